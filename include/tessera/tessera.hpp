@@ -1,0 +1,18 @@
+#pragma once
+/// \file tessera.hpp
+/// Umbrella header: everything a Tessera user needs.
+///
+///     #include <tessera/tessera.hpp>
+///     namespace ts = tessera;
+
+#include "tessera/chunks.hpp"
+#include "tessera/config.hpp"
+#include "tessera/delayed.hpp"
+#include "tessera/dtype.hpp"
+#include "tessera/error.hpp"
+#include "tessera/graph.hpp"
+#include "tessera/ndarray.hpp"
+#include "tessera/scheduler.hpp"
+#include "tessera/shape.hpp"
+#include "tessera/value.hpp"
+#include "tessera/version.hpp"

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Tessera's one entry point for newcomers and CI.
+#   ./tessera.sh demo   install what is missing, build (Release, Ninja, build/), run the flagship demo
+#   ./tessera.sh test   install what is missing, build, run every test (ctest)
+#   ./tessera.sh build  install what is missing and build only
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$(pwd)
+BUILD="${TESSERA_BUILD_DIR:-$ROOT/build}"
+JOBS="${TESSERA_JOBS:-$(nproc)}"
+
+# Debian packages the build, the tests and the examples need.
+PACKAGES=(
+  g++ cmake ninja-build pkg-config
+  libfmt-dev libtbb-dev libxtensor-dev libxsimd-dev libcereal-dev doctest-dev
+  libzmq3-dev cppzmq-dev libblosc-dev libzstd-dev zlib1g-dev libbz2-dev liblz4-dev
+  libnetcdf-dev nlohmann-json3-dev libcpp-httplib-dev libcli11-dev libopenblas-dev
+  python3 python3-numpy
+)
+
+install_missing() {
+  local missing=()
+  for p in "${PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+      missing+=("$p")
+    fi
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    return 0
+  fi
+  echo "tessera.sh: installing missing Debian packages: ${missing[*]}"
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"
+}
+
+build() {
+  local werror=OFF
+  if [ -n "${CI:-}" ]; then werror=ON; fi
+  cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTESSERA_WERROR=$werror >/dev/null
+  cmake --build "$BUILD" -j "$JOBS"
+}
+
+cmd="${1:-demo}"
+shift || true
+case "$cmd" in
+  demo)
+    install_missing
+    build
+    exec "$BUILD/examples/mean_random" "$@"
+    ;;
+  test)
+    install_missing
+    build
+    cd "$BUILD"
+    ctest --output-on-failure -j "$JOBS" "$@"
+    ;;
+  build)
+    install_missing
+    build
+    ;;
+  *)
+    echo "usage: $0 demo|test|build" >&2
+    exit 2
+    ;;
+esac
