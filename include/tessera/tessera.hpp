@@ -5,6 +5,7 @@
 ///     #include <tessera/tessera.hpp>
 ///     namespace ts = tessera;
 
+#include "tessera/array.hpp"
 #include "tessera/chunks.hpp"
 #include "tessera/config.hpp"
 #include "tessera/delayed.hpp"
