@@ -25,8 +25,15 @@ using BlockSizes = std::vector<std::int64_t>;
 class Chunks {
 public:
     Chunks() = default;  // 0-d: no axes, one block
+    /// Throws ChunkError for an axis without blocks or with negative sizes (an axis whose sizes
+    /// are all -1 is unknown).
     explicit Chunks(std::vector<BlockSizes> per_axis);
-    /// Regular blocks of `block_shape` over `shape`, the last block of each axis ragged.
+    /// `Chunks({{2, 2, 1}, {3}})`; also unambiguous for one axis: `Chunks({{7}})`.
+    explicit Chunks(std::initializer_list<BlockSizes> per_axis)
+        : Chunks(std::vector<BlockSizes>(per_axis)) {}
+    /// Regular blocks of `block_shape` over `shape`, the last block of each axis ragged (a block
+    /// larger than the axis gives one block). Throws ChunkError when the ranks differ, an
+    /// extent is negative or a block size is not positive on a non-empty axis.
     static Chunks regular(const Shape& shape, const Shape& block_shape);
 
     std::int64_t ndim() const { return static_cast<std::int64_t>(axes_.size()); }
@@ -111,6 +118,10 @@ private:
 
 /// Dask's normalize_chunks. `previous` (optional) are existing chunks whose boundaries "auto"
 /// prefers; `limit_bytes` defaults to config().chunk_size_bytes (128 MiB).
+/// As in Dask: a size above the axis length gives one block, an axis of length 0 gets (0,), and
+/// several sizes for a 1-d array are its explicit sizes (`{2, 3}` over (5,) -> ((2, 3),)).
+/// Unlike Dask (which divides by zero), "auto" sizes the other axes of an empty array as if the
+/// empty axes had length 1.
 /// Throws ChunkError naming the axis and values, e.g.
 /// "chunks (3, 4) for axis 0 sum to 7 but the axis has length 8".
 Chunks normalize_chunks(const ChunkSpec& spec, const Shape& shape, DType dtype,

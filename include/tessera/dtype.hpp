@@ -188,11 +188,16 @@ std::ostream& operator<<(std::ostream& os, const Scalar& s);
 
 /// np.result_type for two array dtypes (NumPy 1.24 table).
 DType result_type(DType a, DType b);
-/// np.result_type over several array dtypes; throws ValueError when empty.
+/// np.result_type over several array dtypes, with NumPy's order-independent reduction
+/// (int8, uint16, float32 -> float32); throws ValueError when empty.
 DType result_type(std::span<const DType> dtypes);
-/// Promotion of an array dtype with a scalar. Weak scalars follow Python-scalar rules: same kind
-/// (or lower) keeps the array's dtype; an integer that does not fit an integer array's dtype
-/// widens it like NumPy 1.24's value-based casting; a strong Scalar promotes like an array.
+/// Promotion of an array dtype with a scalar. Weak scalars are Python scalars under NumPy 1.24's
+/// value-based casting, exactly np.result_type(np.empty(3, array), value): a scalar of a lower or
+/// equal category (bool < integer < float/complex) promotes by np.min_scalar_type(value)
+/// (uint8 with 300 -> uint16, int8 with 200 -> int16, float32 with 2.0 -> float32, float32 with
+/// 70000 or 1e300 -> float64, float32 with 1j -> complex64); a higher category uses the
+/// scalar's default dtype (bool with 5 -> int64, int32 with 2.0 -> float64). A strong Scalar
+/// promotes like an array of its dtype.
 DType result_type(DType array, const Scalar& scalar);
 /// np.can_cast(from, to, casting="safe").
 bool can_cast_safely(DType from, DType to);

@@ -80,8 +80,12 @@ namespace detail {
         if (!(cond)) ::tessera::detail::assertion_failed(#cond, why, __FILE__, __LINE__); \
     } while (0)
 
-/// Re-throws the exception `error` with `prefix` put before its message, keeping its type when
-/// it is a tessera::Error or a standard exception with a message. Used to add task keys.
+/// Re-throws the exception `error` with `prefix + ": "` put before its message, keeping its type
+/// when it is a tessera::Error (any subclass) or one of the std::logic_error / std::runtime_error
+/// family (invalid_argument, out_of_range, domain_error, length_error, range_error,
+/// overflow_error, underflow_error; other subclasses become their nearest listed base).
+/// std::bad_alloc, other std::exception types and non-std exceptions are re-thrown unchanged.
+/// Used to add task keys: `rethrow_with_context(e, "task ('add-1f3e', 0)")`.
 [[noreturn]] void rethrow_with_context(std::exception_ptr error, const std::string& prefix);
 
 }  // namespace tessera

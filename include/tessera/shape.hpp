@@ -28,7 +28,8 @@ std::int64_t normalize_axis(std::int64_t axis, std::int64_t ndim);
 std::vector<std::int64_t> normalize_axes(std::span<const std::int64_t> axes, std::int64_t ndim);
 
 /// NumPy broadcasting of two shapes; throws ShapeError
-/// ("operands could not be broadcast together with shapes (3, 4) (5,)").
+/// ("operands could not be broadcast together with shapes (3, 4) (5,)"). An unknown extent
+/// (-1, after boolean masking) broadcasts with anything and stays unknown, as in Dask.
 Shape broadcast_shapes(std::span<const std::int64_t> a, std::span<const std::int64_t> b);
 /// Broadcast of any number of shapes (same message listing all shapes).
 Shape broadcast_shapes(std::span<const Shape> shapes);

@@ -1,0 +1,97 @@
+// Shapes, strides, axis normalization and NumPy broadcasting.
+
+#include "tessera/shape.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "tessera/error.hpp"
+
+namespace tessera {
+
+std::string shape_str(std::span<const std::int64_t> shape) {
+    if (shape.size() == 1) return fmt::format("({},)", shape[0]);
+    return fmt::format("({})", fmt::join(shape, ", "));
+}
+
+std::int64_t shape_size(std::span<const std::int64_t> shape) {
+    std::int64_t size = 1;
+    for (std::int64_t extent : shape) size *= extent;
+    return size;
+}
+
+std::vector<std::int64_t> c_strides(std::span<const std::int64_t> shape) {
+    std::vector<std::int64_t> strides(shape.size());
+    std::int64_t stride = 1;
+    for (size_t axis = shape.size(); axis-- > 0;) {
+        strides[axis] = stride;
+        stride *= shape[axis];
+    }
+    return strides;
+}
+
+std::int64_t normalize_axis(std::int64_t axis, std::int64_t ndim) {
+    if (axis < -ndim || axis >= ndim)
+        throw AxisError("axis {} is out of bounds for array of dimension {}", axis, ndim);
+    return axis < 0 ? axis + ndim : axis;
+}
+
+std::vector<std::int64_t> normalize_axes(std::span<const std::int64_t> axes, std::int64_t ndim) {
+    std::vector<std::int64_t> out;
+    out.reserve(axes.size());
+    for (std::int64_t axis : axes) {
+        const std::int64_t normal = normalize_axis(axis, ndim);
+        if (std::find(out.begin(), out.end(), normal) != out.end())
+            throw AxisError("repeated axis {} in {}", normal, shape_str(axes));
+        out.push_back(normal);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+namespace {
+
+// Broadcasts `shape` into `out` (aligned on the right); false when they are incompatible.
+// -1 is an unknown extent (after boolean masking): like Dask, it broadcasts with anything and
+// stays unknown.
+bool broadcast_into(Shape& out, std::span<const std::int64_t> shape) {
+    if (shape.size() > out.size()) out.insert(out.begin(), shape.size() - out.size(), 1);
+    const size_t offset = out.size() - shape.size();
+    for (size_t axis = 0; axis < shape.size(); ++axis) {
+        std::int64_t& have = out[offset + axis];
+        const std::int64_t extent = shape[axis];
+        if (have == -1 || extent == -1)
+            have = -1;
+        else if (have == 1)
+            have = extent;
+        else if (extent != 1 && extent != have)
+            return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+Shape broadcast_shapes(std::span<const std::int64_t> a, std::span<const std::int64_t> b) {
+    Shape out(a.begin(), a.end());
+    if (!broadcast_into(out, b))
+        throw ShapeError("operands could not be broadcast together with shapes {} {}",
+                         shape_str(a), shape_str(b));
+    return out;
+}
+
+Shape broadcast_shapes(std::span<const Shape> shapes) {
+    Shape out;
+    for (const Shape& shape : shapes) {
+        if (!broadcast_into(out, shape)) {
+            std::vector<std::string> texts;
+            for (const Shape& s : shapes) texts.push_back(shape_str(s));
+            throw ShapeError("operands could not be broadcast together with shapes {}",
+                             fmt::join(texts, " "));
+        }
+    }
+    return out;
+}
+
+}  // namespace tessera
