@@ -26,6 +26,8 @@ namespace tessera {
 
 /// A task key: an interned name (usually "<group>-<token>") and a block index.
 /// Printed like Dask's keys: ('sum-3f2a19c0', 0, 1), or 'name' without an index.
+/// Names are interned in a thread-safe process-wide table and kept for the process lifetime;
+/// name() does not lock.
 class Key {
 public:
     Key() = default;
@@ -36,13 +38,17 @@ public:
     std::string_view name() const;
     std::uint32_t name_id() const { return name_; }
     const std::vector<std::int64_t>& index() const { return index_; }
-    /// The task group: the name up to its last '-' ("mean_chunk-ab12" → "mean_chunk").
+    /// The task group: the name up to its last '-' when what follows is a hex token of at
+    /// least 8 digits ("mean_chunk-3f2a19c0" → "mean_chunk"); otherwise the whole name
+    /// ("my-data" → "my-data").
     std::string_view group() const;
+    /// Dask-style text: ('sum-3f2a19c0', 0, 1), or 'name' without an index.
     std::string str() const;
 
     friend bool operator==(const Key& a, const Key& b) {
         return a.name_ == b.name_ && a.index_ == b.index_;
     }
+    /// Orders by name text, then index (deterministic across processes).
     friend bool operator<(const Key& a, const Key& b);
     std::size_t hash() const;
 
@@ -58,6 +64,8 @@ struct KeyHash {
 };
 
 /// Deterministic tokens: a 64-bit hash of everything that defines a value, as hex text.
+/// Order-sensitive and typed (add(1) differs from add(1.0) and add("1")); the same values give
+/// the same token in every process.
 class Tokenizer {
 public:
     Tokenizer& add(std::string_view s);
@@ -102,6 +110,8 @@ OpId register_op(std::string_view name, OpFn fn);
 OpId op_id(std::string_view name);
 /// True when `name` is registered in this process.
 bool has_op(std::string_view name);
+/// The name / function of a registered id (ids start at 1; 0 means "no operation");
+/// GraphError "unknown operation id 7" otherwise. Lock-free.
 std::string_view op_name(OpId id);
 OpFn op_fn(OpId id);
 
@@ -147,17 +157,23 @@ public:
     const Task& at(const Key& key) const;
     /// Position of `key` in tasks(), or -1.
     std::int64_t find(const Key& key) const;
+    /// find() for each of `keys` into `positions` (same size), overlapping the memory accesses
+    /// of several lookups: much faster than a loop over find() on large graphs.
+    void find_all(std::span<const Key> keys, std::span<std::int64_t> positions) const;
     std::int64_t size() const { return static_cast<std::int64_t>(tasks_.size()); }
     bool empty() const { return tasks_.empty(); }
     const std::vector<Task>& tasks() const { return tasks_; }
     void reserve(std::int64_t n);
 
-    /// Only the tasks needed for `outputs`. GraphError naming a missing output or dependency.
+    /// Only the tasks needed for `outputs`, in their original relative order. GraphError naming
+    /// a missing output ("key ('x', 3) is not in the graph") or dependency.
     Graph cull(std::span<const Key> outputs) const;
     /// Checks that every dependency exists and there is no cycle; GraphError naming a key
-    /// ("dependency ('x', 3) of ('y', 1) is not in the graph", "cycle through ('a', 0)").
+    /// ("dependency ('x', 3) of ('y', 1) is not in the graph",
+    /// "cycle in the task graph through ('a', 0)", the key being on the cycle).
     void validate() const;
-    /// A topological order (dependencies first) as positions in tasks(); GraphError as validate().
+    /// A topological order (dependencies first) as positions in tasks(): Kahn's algorithm with
+    /// the tasks without dependencies in position order, so deterministic. GraphError as validate().
     std::vector<std::int64_t> topological_order() const;
     /// Writes Graphviz DOT text: one node per task labelled by key, coloured by group.
     void to_dot(std::ostream& os) const;
@@ -166,15 +182,22 @@ public:
     void visualize(const std::string& path) const;
 
 private:
+    std::int64_t find_hashed(const Key& key, std::uint32_t hash) const;
+    void insert_slot(std::uint32_t hash, std::int64_t position);
+    void grow_slots(std::size_t capacity);
+
     std::vector<Task> tasks_;
-    std::unordered_map<Key, std::int64_t, KeyHash> index_;
+    // Open-addressing hash table over tasks_ (linear probing, load <= 1/2): each slot holds
+    // (low 32 bits of Key::hash() << 32) | (position + 1); 0 is an empty slot.
+    std::vector<std::uint64_t> slots_;
 };
 
 /// Dependency structure of a graph in index form (built once per computation).
 struct GraphIndex {
     /// deps of task t: dep_ids[dep_offsets[t] .. dep_offsets[t+1]) (positions in tasks()).
     std::vector<std::int64_t> dep_offsets, dep_ids;
-    /// dependents of task t, same layout.
+    /// dependents of task t, same layout: the exact transpose of dep_ids, so a task that lists
+    /// a dependency twice appears twice among that dependency's dependents (ascending order).
     std::vector<std::int64_t> dependent_offsets, dependent_ids;
     std::int64_t size() const { return static_cast<std::int64_t>(dep_offsets.size()) - 1; }
 };
@@ -184,6 +207,9 @@ GraphIndex index_graph(const Graph& graph);
 /// The static memory-aware order (like dask.order): priority[t] for every task, smaller runs
 /// first. Finishes a branch and releases its inputs before starting new roots, so reductions
 /// over many chunks run in bounded memory. Iterative (no recursion); O(tasks + edges · log).
+/// Outputs are completed in the given order (no outputs: every task without dependents, in
+/// position order); tasks not needed by the outputs come last, in topological order.
+/// GraphError for a missing output or a cycle.
 std::vector<std::int64_t> memory_order(const Graph& graph, const GraphIndex& index,
                                        std::span<const Key> outputs);
 
