@@ -5,9 +5,11 @@
 ///     ts::config::set({.num_threads = 4});                 // from now on
 ///     { ts::config::Scoped s({.scheduler = "sync"}); ... } // only inside this block
 ///
-/// Environment: TESSERA_NUM_THREADS, TESSERA_SCHEDULER (sync | threads | tcp://HOST:PORT),
-/// TESSERA_CHUNK_SIZE ("128MiB", "64 MB", bytes), TESSERA_DASHBOARD (HOST:PORT),
-/// TESSERA_OPTIMIZE (0/1), TESSERA_PROGRESS (0/1/auto), TESSERA_TRACE (path of a JSON-lines trace).
+/// Environment (an empty value counts as unset): TESSERA_NUM_THREADS (integer >= 0),
+/// TESSERA_SCHEDULER (sync | synchronous | threads | tcp://HOST:PORT), TESSERA_CHUNK_SIZE
+/// ("128MiB", "64 MB", bytes), TESSERA_DASHBOARD (HOST:PORT or :PORT), TESSERA_OPTIMIZE
+/// (0/1/true/false), TESSERA_PROGRESS (0/1/true/false/auto), TESSERA_TRACE (path of a JSON-lines
+/// trace), TESSERA_SPLIT_EVERY (integer >= 2).
 
 #include <cstdint>
 #include <optional>
@@ -20,7 +22,8 @@ namespace tessera {
 struct Config {
     /// Threads of the `threads` scheduler; 0 = hardware concurrency.
     int num_threads = 0;
-    /// "threads" (default), "sync", or a scheduler address "tcp://HOST:PORT".
+    /// "threads" (default), "sync", or a scheduler address "tcp://HOST:PORT" ("synchronous" is
+    /// accepted and stored as "sync").
     std::string scheduler = "threads";
     /// Target bytes per chunk for chunks="auto".
     std::int64_t chunk_size_bytes = std::int64_t{128} << 20;
@@ -37,30 +40,36 @@ struct Config {
 };
 
 /// A set of changes: only the fields given are changed.
+// (The `{}` initializers keep -Wmissing-field-initializers quiet for `set({.num_threads = 4})`.)
 struct ConfigUpdate {
-    std::optional<int> num_threads;
-    std::optional<std::string> scheduler;
-    std::optional<std::int64_t> chunk_size_bytes;
-    std::optional<std::string> dashboard;
-    std::optional<bool> optimize;
-    std::optional<std::optional<bool>> progress;
-    std::optional<std::string> trace_file;
-    std::optional<int> split_every;
+    std::optional<int> num_threads{};
+    std::optional<std::string> scheduler{};
+    std::optional<std::int64_t> chunk_size_bytes{};
+    std::optional<std::string> dashboard{};
+    std::optional<bool> optimize{};
+    std::optional<std::optional<bool>> progress{};
+    std::optional<std::string> trace_file{};
+    std::optional<int> split_every{};
 };
 
 namespace config {
 
-/// The configuration now in effect (environment on first use, then code changes).
-/// Throws ConfigError naming the variable when an environment value is malformed.
+/// The configuration now in effect (environment on first use, then code changes). Thread-safe.
+/// Throws ConfigError naming the variable and value when an environment value is malformed
+/// ("TESSERA_NUM_THREADS='abc' is not a non-negative integer"), on every call until fixed.
 Config get();
-/// Applies `update` for the rest of the process (validated: ConfigError on bad values).
+/// Applies `update` for the rest of the process. ConfigError on bad values, changing nothing
+/// ("num_threads must be >= 0, got -1").
 void set(const ConfigUpdate& update);
-/// Re-reads the environment, dropping changes made from code.
+/// Drops changes made from code; the environment is read again on the next get().
 void reset();
-/// Parses "128MiB", "1.5 GB", "4096" into bytes; throws ConfigError.
+/// Parses "128MiB", "1.5 GB", "4096" into bytes (B, kB/MB/GB/TB = powers of 1000, KiB/MiB/GiB/TiB
+/// = powers of 1024, case-insensitive; fractions truncated). Throws ConfigError
+/// "cannot parse 'x' as a byte size".
 std::int64_t parse_bytes(std::string_view text);
 
-/// Applies an update for its lifetime and restores the previous configuration after.
+/// Applies an update for its lifetime and restores the previous configuration after (dropping
+/// set() calls made meanwhile). ConfigError as set().
 class Scoped {
 public:
     explicit Scoped(const ConfigUpdate& update);

@@ -3,8 +3,8 @@
 /// Value: what a task produces and consumes. An NDArray (chunks, and scalars as 0-d arrays),
 /// a list of Values, or an opaque C++ object (local-only unless its type registers a codec).
 ///
-///     ts::Value v = ts::Value::from(41);        // 0-d int64 array
-///     std::int64_t i = v.as<std::int64_t>();    // 41
+///     ts::Value v = ts::Value::from(std::int64_t{41});   // 0-d int64 array
+///     std::int64_t i = v.as<std::int64_t>();             // 41
 
 #include <any>
 #include <cstdint>
@@ -31,8 +31,9 @@ public:
     Value(ValueList list)
         : kind_(Kind::List), list_(std::make_shared<const ValueList>(std::move(list))) {}
 
-    /// Wraps a C++ value: arithmetic and complex → 0-d NDArray, NDArray as is, Value as is,
-    /// std::vector<T> → List, anything else → Object.
+    /// Wraps a C++ value: arithmetic and complex → 0-d NDArray (of the type's own dtype; other
+    /// arithmetic types such as long long → the 64-bit dtype of their kind), NDArray and Value
+    /// as they are, std::vector<T> → List, anything else → Object.
     template <class T>
     static Value from(T&& v) {
         using D = std::remove_cvref_t<T>;
@@ -42,10 +43,19 @@ public:
             return Value(std::forward<T>(v));
         } else if constexpr (Element<D>) {
             return Value(NDArray::scalar(Scalar(typename ScalarStorage<D>::type(v), dtype_of<D>())));
+        } else if constexpr (std::is_arithmetic_v<D>) {
+            // long long, char, long double, ...: the 64-bit dtype of the same kind.
+            using E = typename ScalarStorage<D>::type;
+            return Value(NDArray::scalar(Scalar(E(v), dtype_of<E>())));
         } else if constexpr (is_vector<D>::value) {
             ValueList list;
             list.reserve(v.size());
-            for (auto& e : v) list.push_back(Value::from(e));
+            for (auto&& e : v) {
+                if constexpr (std::is_same_v<typename D::value_type, bool>)
+                    list.push_back(Value::from(static_cast<bool>(e)));  // std::vector<bool> proxies
+                else
+                    list.push_back(Value::from(e));
+            }
             return Value(std::move(list));
         } else {
             Value out;
@@ -61,14 +71,17 @@ public:
     bool is_list() const { return kind_ == Kind::List; }
     bool is_object() const { return kind_ == Kind::Object; }
 
-    /// The NDArray; throws Error when this is not an array.
+    /// The NDArray; throws Error when this is not an array ("value is a list of 3 values, not an
+    /// array").
     const NDArray& array() const;
-    /// The list; throws Error when this is not a list.
+    /// The list; throws Error when this is not a list ("value is an array of dtype float64 and
+    /// shape (3,), not a list").
     const ValueList& list() const;
 
     /// Converts back to a C++ type: arithmetic from a size-1 array (any dtype), NDArray,
     /// std::vector<T> from a list, other T from an Object holding exactly T.
-    /// Throws Error naming both types on mismatch.
+    /// Throws Error naming both types on mismatch ("value holds Foo but Bar was requested"), or
+    /// as array()/list(); ValueError from item() for arrays of size != 1.
     template <class T>
     T as() const {
         using D = std::remove_cvref_t<T>;
@@ -76,7 +89,7 @@ public:
             return *this;
         } else if constexpr (std::is_same_v<D, NDArray>) {
             return array();
-        } else if constexpr (Element<D>) {
+        } else if constexpr (Element<D> || std::is_arithmetic_v<D>) {
             return array().template item<D>();
         } else if constexpr (is_vector<D>::value) {
             D out;

@@ -1,0 +1,88 @@
+// Buffer: 64-byte aligned, reference-counted memory blocks with process-wide accounting.
+
+#include <sys/mman.h>
+
+#include <atomic>
+#include <limits>
+#include <cstring>
+#include <new>
+
+#include "tessera/ndarray.hpp"
+
+namespace tessera {
+namespace {
+
+std::atomic<std::int64_t> g_live_count{0};
+std::atomic<std::int64_t> g_live_bytes{0};
+
+// Zero-filled requests at least this large are served by mmap: the kernel hands out zero pages
+// lazily, so a huge zeros() array costs no time and no memory until written.
+constexpr std::int64_t kMmapThreshold = std::int64_t{1} << 20;
+
+std::size_t rounded_size(std::int64_t nbytes) {
+    if (nbytes < 0) throw ValueError("cannot allocate a buffer of negative size {}", nbytes);
+    constexpr auto align = static_cast<std::int64_t>(Buffer::kAlignment);
+    if (nbytes > std::numeric_limits<std::int64_t>::max() - align) throw std::bad_alloc();
+    // At least one alignment unit, so that every buffer has a distinct, aligned address.
+    const std::int64_t rounded = nbytes == 0 ? align : (nbytes + align - 1) / align * align;
+    return static_cast<std::size_t>(rounded);
+}
+
+}  // namespace
+
+Buffer::Buffer(std::byte* data, std::int64_t nbytes, bool owned,
+               std::shared_ptr<const void> keep_alive)
+    : data_(data), nbytes_(nbytes), owned_(owned), keep_alive_(std::move(keep_alive)) {
+    g_live_count.fetch_add(1, std::memory_order_relaxed);
+    if (owned_) g_live_bytes.fetch_add(nbytes_, std::memory_order_relaxed);
+}
+
+Buffer::~Buffer() {
+    // Owned memory comes either from aligned operator new (keep_alive_ empty) or from a mapping
+    // released by keep_alive_'s deleter.
+    if (owned_ && !keep_alive_) ::operator delete(data_, std::align_val_t{kAlignment});
+    g_live_count.fetch_sub(1, std::memory_order_relaxed);
+    if (owned_) g_live_bytes.fetch_sub(nbytes_, std::memory_order_relaxed);
+}
+
+std::shared_ptr<Buffer> Buffer::allocate(std::int64_t nbytes) {
+    const std::size_t size = rounded_size(nbytes);
+    // Uninitialized on purpose: large blocks come straight from mmap inside the allocator and
+    // their pages are only touched when written.
+    auto* data = static_cast<std::byte*>(::operator new(size, std::align_val_t{kAlignment}));
+    try {
+        return std::shared_ptr<Buffer>(new Buffer(data, nbytes, true, nullptr));
+    } catch (...) {
+        ::operator delete(data, std::align_val_t{kAlignment});
+        throw;
+    }
+}
+
+std::shared_ptr<Buffer> Buffer::zeros(std::int64_t nbytes) {
+    if (nbytes < kMmapThreshold) {
+        auto buffer = allocate(nbytes);
+        std::memset(buffer->data(), 0, static_cast<std::size_t>(nbytes));
+        return buffer;
+    }
+    const std::size_t size = rounded_size(nbytes);
+    void* mapped = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mapped == MAP_FAILED) throw std::bad_alloc();
+    // The deleter owns the mapping; Buffer's destructor leaves it alone because keep_alive_ is set.
+    std::shared_ptr<const void> mapping(mapped, [size](const void* p) {
+        ::munmap(const_cast<void*>(p), size);
+    });
+    return std::shared_ptr<Buffer>(
+        new Buffer(static_cast<std::byte*>(mapped), nbytes, true, std::move(mapping)));
+}
+
+std::shared_ptr<Buffer> Buffer::wrap(void* data, std::int64_t nbytes,
+                                     std::shared_ptr<const void> keep_alive) {
+    if (nbytes < 0) throw ValueError("cannot wrap a buffer of negative size {}", nbytes);
+    return std::shared_ptr<Buffer>(
+        new Buffer(static_cast<std::byte*>(data), nbytes, false, std::move(keep_alive)));
+}
+
+std::int64_t Buffer::live_count() { return g_live_count.load(std::memory_order_relaxed); }
+std::int64_t Buffer::live_bytes() { return g_live_bytes.load(std::memory_order_relaxed); }
+
+}  // namespace tessera
