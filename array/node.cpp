@@ -1,0 +1,121 @@
+// ArrayNode: naming, lowering bookkeeping, consumer counting and the constant task.
+#include "array/node.hpp"
+
+#include <utility>
+
+#include "tessera/error.hpp"
+
+namespace tessera::detail {
+
+namespace {
+
+Value constant_op(const TaskContext& ctx) {
+    TESSERA_ASSERT(ctx.task.local != nullptr, "tessera.constant task without a payload");
+    return *static_cast<const Value*>(ctx.task.local.get());
+}
+
+OpId constant_op_id() {
+    static const OpId id = register_op("tessera.constant", &constant_op);
+    return id;
+}
+
+// Registered when the library loads, so the operation is known before any graph is built.
+[[maybe_unused]] const OpId constant_op_registered = constant_op_id();
+
+}  // namespace
+
+ArrayNode::ArrayNode(std::string op, DType dtype, Chunks chunks, std::vector<NodePtr> inputs,
+                     std::uint64_t params_token)
+    : op_(std::move(op)),
+      dtype_(dtype),
+      chunks_(std::move(chunks)),
+      shape_(chunks_.shape()),
+      inputs_(std::move(inputs)) {
+    Tokenizer tok;
+    tok.add(std::string_view(op_));
+    tok.add(static_cast<std::int64_t>(dtype_.id()));
+    tok.add(chunks_.ndim());
+    for (const auto& sizes : chunks_.axes()) tok.add(std::span<const std::int64_t>(sizes));
+    tok.add(static_cast<std::int64_t>(inputs_.size()));
+    for (const auto& input : inputs_) {
+        TESSERA_ASSERT(input != nullptr, "null input node");
+        tok.add(std::string_view(input->name()));
+    }
+    tok.add(static_cast<std::int64_t>(params_token));
+    name_ = op_ + "-" + tok.hex();
+}
+
+// Long expression chains (an iterative algorithm building x = f(x) thousands of times) would
+// otherwise be destroyed recursively, one stack frame group per node.
+ArrayNode::~ArrayNode() {
+    std::vector<NodePtr> pending = std::move(inputs_);
+    while (!pending.empty()) {
+        NodePtr node = std::move(pending.back());
+        pending.pop_back();
+        if (node && node.use_count() == 1) {
+            // We hold the last reference: nobody else can observe the node any more.
+            auto& inputs = const_cast<ArrayNode&>(*node).inputs_;
+            for (auto& input : inputs) pending.push_back(std::move(input));
+            inputs.clear();
+        }
+    }
+}
+
+Key ArrayNode::block_key(std::span<const std::int64_t> block) const {
+    return Key(name_, std::vector<std::int64_t>(block.begin(), block.end()));
+}
+
+void ArrayNode::lower(LowerContext& ctx) const {
+    if (!ctx.lowered.insert(name_).second) return;
+    lower_tasks(ctx);
+}
+
+bool LowerContext::fusable(const ArrayNode& node) const {
+    if (!fuse || !node.is_elementwise()) return false;
+    auto it = consumers.find(&node);
+    return it != consumers.end() && it->second == 1;
+}
+
+void count_consumers(std::span<const NodePtr> outputs, LowerContext& ctx) {
+    std::unordered_set<const ArrayNode*> visited;
+    std::vector<const ArrayNode*> stack;
+    for (const auto& out : outputs) {
+        ctx.consumers[out.get()] += 1;
+        if (visited.insert(out.get()).second) stack.push_back(out.get());
+    }
+    while (!stack.empty()) {
+        const ArrayNode* node = stack.back();
+        stack.pop_back();
+        // A node reading the same input twice (x * x) is still one consumer of it.
+        std::unordered_set<const ArrayNode*> seen;
+        for (const auto& input : node->inputs()) {
+            if (!seen.insert(input.get()).second) continue;
+            ctx.consumers[input.get()] += 1;
+            if (visited.insert(input.get()).second) stack.push_back(input.get());
+        }
+    }
+}
+
+std::vector<Key> lower_arrays(std::span<const NodePtr> outputs, Graph& graph, bool fuse) {
+    LowerContext ctx(graph);
+    ctx.fuse = fuse;
+    count_consumers(outputs, ctx);
+    std::vector<Key> keys;
+    for (const auto& out : outputs) {
+        out->lower(ctx);
+        for_each_block(out->chunks().numblocks(),
+                       [&](std::span<const std::int64_t> block) { keys.push_back(out->block_key(block)); });
+    }
+    return keys;
+}
+
+Task constant_task(Key key, Value value) {
+    Task task;
+    task.key = std::move(key);
+    task.op = constant_op_id();
+    task.nbytes_hint = value.nbytes();
+    task.local = std::make_shared<const Value>(std::move(value));
+    return task;
+}
+
+}  // namespace tessera::detail

@@ -1,0 +1,351 @@
+// Reductions (sum, mean, var, min, ... and their nan* forms) as Dask-style trees:
+//   chunk     one task per input block → partials ("<op>_chunk-<token>", block index); when the
+//             input is an elementwise expression used only here, the task evaluates the fused
+//             program itself, so the expression is never materialized;
+//   combine   merges up to split_every partials along every reduced axis per level
+//             ("<op>_combine-<token>", {level, group index...});
+//   aggregate merges the rest and converts to the result ("<op>-<token>", output block).
+// Kernels and the partials' layout: array/reduction_kernels.hpp.
+#include <algorithm>
+#include <utility>
+
+#include "array/fused.hpp"
+#include "array/node.hpp"
+#include "array/reduction_kernels.hpp"
+#include "tessera/array.hpp"
+#include "tessera/config.hpp"
+#include "tessera/error.hpp"
+
+namespace tessera {
+
+namespace detail {
+namespace {
+
+// ------------------------------------------------------------------------------ task operations
+
+Value chunk_op(const TaskContext& ctx) {
+    ReduceParams p = decode_params(ctx.task.params);
+    return Value(reduce_block(p, ctx.inputs[0]->array()));
+}
+
+Value fused_chunk_op(const TaskContext& ctx) {
+    ReduceParams p = decode_params(ctx.task.params);
+    NDArray block = run_fused_kernel(p.program, ctx.inputs);
+    return Value(reduce_block(p, block));
+}
+
+Value combine_op(const TaskContext& ctx) {
+    ReduceParams p = decode_params(ctx.task.params);
+    return Value(merge_partials(p, ctx.inputs));
+}
+
+Value aggregate_op(const TaskContext& ctx) {
+    ReduceParams p = decode_params(ctx.task.params);
+    ValueList merged = ctx.inputs.empty() ? identity_partials(p) : merge_partials(p, ctx.inputs);
+    return Value(finalize_partials(p, merged));
+}
+
+struct ReduceOps {
+    OpId chunk, fused, combine, aggregate;
+};
+
+const ReduceOps& reduce_ops() {
+    static const ReduceOps ops{register_op("tessera.reduce_chunk", &chunk_op),
+                               register_op("tessera.reduce_fused", &fused_chunk_op),
+                               register_op("tessera.reduce_combine", &combine_op),
+                               register_op("tessera.reduce_aggregate", &aggregate_op)};
+    return ops;
+}
+
+// Registered when the library loads, so a worker process knows them before any task arrives.
+[[maybe_unused]] const ReduceOps& reduce_ops_registered = reduce_ops();
+
+// ------------------------------------------------------------------------------ the node
+
+class ReduceNode final : public ArrayNode {
+public:
+    ReduceNode(DType dtype, Chunks chunks, NodePtr input, ReduceParams params, std::int64_t split_every,
+               std::uint64_t token)
+        : ArrayNode(std::string(reduce_name(params.kind)), dtype, std::move(chunks), {std::move(input)},
+                    token),
+          params_(std::move(params)),
+          split_every_(split_every) {}
+
+protected:
+    void lower_tasks(LowerContext& ctx) const override;
+
+private:
+    ReduceParams params_;
+    std::int64_t split_every_;
+};
+
+/// Calls f(index) for every index of the box [lo, hi) in C order.
+template <class F>
+void for_each_in_box(const Shape& lo, const Shape& hi, F&& f) {
+    const std::size_t n = lo.size();
+    for (std::size_t axis = 0; axis < n; ++axis)
+        if (hi[axis] <= lo[axis]) return;
+    Shape idx = lo;
+    while (true) {
+        f(std::span<const std::int64_t>(idx));
+        std::size_t axis = n;
+        while (axis > 0) {
+            --axis;
+            if (++idx[axis] < hi[axis]) break;
+            idx[axis] = lo[axis];
+            if (axis == 0) return;
+        }
+        if (n == 0) return;
+    }
+}
+
+void ReduceNode::lower_tasks(LowerContext& ctx) const {
+    const ArrayNode& in = *inputs()[0];
+    const ReduceOps& ops = reduce_ops();
+    const bool fused = ctx.fusable(in);
+    if (!fused) in.lower(ctx);
+
+    const std::string token = name().substr(op().size() + 1);
+    const std::string chunk_name = op() + "_chunk-" + token;
+    const std::string combine_name = op() + "_combine-" + token;
+    const std::int64_t ndim = in.ndim();
+    std::vector<bool> reduced(static_cast<std::size_t>(ndim), false);
+    for (auto axis : params_.axes) reduced[static_cast<std::size_t>(axis)] = true;
+    const Chunks& in_chunks = in.chunks();
+    const Shape grid = in_chunks.numblocks();
+
+    // Partials are at most a few 8-byte arrays shaped like the output block.
+    auto partial_bytes = [&](std::span<const std::int64_t> block) {
+        std::int64_t n = 1;
+        for (std::int64_t axis = 0; axis < ndim; ++axis)
+            if (!reduced[static_cast<std::size_t>(axis)])
+                n *= std::max<std::int64_t>(in_chunks.sizes(axis)[static_cast<std::size_t>(block[axis])], 0);
+        return 24 * n;
+    };
+
+    // (1) chunk tasks.
+    ReduceParams chunk_params = params_;
+    chunk_params.partial_shape.clear();
+    const std::string chunk_bytes = encode_params(chunk_params);
+    for_each_block(grid, [&](std::span<const std::int64_t> block) {
+        Task task;
+        task.key = Key(chunk_name, std::vector<std::int64_t>(block.begin(), block.end()));
+        if (fused) {
+            FusedKernel kernel = build_fused_kernel(in, block, ctx);
+            ReduceParams p = chunk_params;
+            p.program = std::move(kernel.program);
+            task.op = ops.fused;
+            task.params = encode_params(p);
+            task.deps = std::move(kernel.deps);
+        } else {
+            task.op = ops.chunk;
+            task.params = chunk_bytes;
+            task.deps = {in.block_key(block)};
+        }
+        task.nbytes_hint = partial_bytes(block);
+        ctx.graph.add(std::move(task));
+    });
+
+    // (2) combine levels while some reduced axis has more than split_every partials.
+    const std::int64_t s = split_every_;
+    std::int64_t level = -1;  // -1: the chunk tasks
+    auto key_at = [&](std::int64_t lvl, std::span<const std::int64_t> idx) {
+        if (lvl < 0) return Key(chunk_name, std::vector<std::int64_t>(idx.begin(), idx.end()));
+        std::vector<std::int64_t> index{lvl};
+        index.insert(index.end(), idx.begin(), idx.end());
+        return Key(combine_name, std::move(index));
+    };
+    // The inputs of group `idx` of the next level: up to s consecutive partials per reduced axis.
+    auto group_deps = [&](const Shape& cur, std::span<const std::int64_t> idx, std::int64_t fan_in) {
+        Shape lo(static_cast<std::size_t>(ndim)), hi(static_cast<std::size_t>(ndim));
+        for (std::int64_t axis = 0; axis < ndim; ++axis) {
+            auto a = static_cast<std::size_t>(axis);
+            lo[a] = reduced[a] ? idx[a] * fan_in : idx[a];
+            hi[a] = reduced[a] ? std::min(lo[a] + fan_in, cur[a]) : idx[a] + 1;
+        }
+        std::vector<Key> deps;
+        for_each_in_box(lo, hi, [&](std::span<const std::int64_t> dep) { deps.push_back(key_at(level, dep)); });
+        return deps;
+    };
+    Shape cur = grid;
+    const std::string combine_bytes = chunk_bytes;
+    while (true) {
+        bool deep = false;
+        for (std::int64_t axis = 0; axis < ndim; ++axis)
+            deep = deep || (reduced[static_cast<std::size_t>(axis)] && cur[static_cast<std::size_t>(axis)] > s);
+        if (!deep) break;
+        Shape next = cur;
+        for (std::int64_t axis = 0; axis < ndim; ++axis)
+            if (reduced[static_cast<std::size_t>(axis)])
+                next[static_cast<std::size_t>(axis)] = (cur[static_cast<std::size_t>(axis)] + s - 1) / s;
+        for_each_block(next, [&](std::span<const std::int64_t> idx) {
+            Task task;
+            task.key = key_at(level + 1, idx);
+            task.op = ops.combine;
+            task.params = combine_bytes;
+            task.deps = group_deps(cur, idx, s);
+            task.nbytes_hint = partial_bytes(idx);
+            ctx.graph.add(std::move(task));
+        });
+        cur = std::move(next);
+        ++level;
+    }
+
+    // (3) aggregate: one task per output block, merging everything left along the reduced axes.
+    Shape out_grid = grid;
+    for (std::int64_t axis = 0; axis < ndim; ++axis)
+        if (reduced[static_cast<std::size_t>(axis)]) out_grid[static_cast<std::size_t>(axis)] = 1;
+    for_each_block(out_grid, [&](std::span<const std::int64_t> idx) {
+        ReduceParams p = chunk_params;
+        std::vector<std::int64_t> out_index;
+        for (std::int64_t axis = 0; axis < ndim; ++axis) {
+            auto a = static_cast<std::size_t>(axis);
+            p.partial_shape.push_back(reduced[a] ? 1 : in_chunks.sizes(axis)[static_cast<std::size_t>(idx[a])]);
+            if (!reduced[a] || params_.keepdims) out_index.push_back(idx[a]);
+        }
+        Task task;
+        task.key = Key(name(), std::move(out_index));
+        task.op = ops.aggregate;
+        task.params = encode_params(p);
+        std::int64_t everything = 1;  // one group covering every remaining partial
+        for (auto n : cur) everything = std::max(everything, n);
+        task.deps = group_deps(cur, idx, everything);
+        task.nbytes_hint = shape_size(p.partial_shape) * dtype().itemsize();
+        ctx.graph.add(std::move(task));
+    });
+}
+
+// ------------------------------------------------------------------------------ building
+
+bool is_inexact(DType d) { return d.is_floating() || d.is_complex(); }
+
+DType real_of(DType d) {
+    if (d == complex64) return float32;
+    if (d == complex128) return float64;
+    return d;
+}
+
+Array reduce(ReduceKind kind, const Array& a, const Axes& axis, const ReduceOptions& options) {
+    const std::string_view name = reduce_name(kind);
+    const DType in = a.dtype();
+    const std::int64_t ndim = a.ndim();
+
+    ReduceParams p;
+    p.kind = kind;
+    p.keepdims = options.keepdims;
+    p.ddof = options.ddof;
+    if (axis.all()) {
+        for (std::int64_t ax = 0; ax < ndim; ++ax) p.axes.push_back(ax);
+    } else {
+        p.axes = normalize_axes(axis.list(), ndim);
+    }
+    const std::int64_t split_every = options.split_every == 0 ? config::get().split_every : options.split_every;
+    if (split_every < 2) throw ValueError("split_every must be at least 2, got {}", split_every);
+
+    const bool explicit_dtype = options.dtype.has_value();
+    const bool nan_kind = kind == ReduceKind::NanSum || kind == ReduceKind::NanMean ||
+                          kind == ReduceKind::NanVar || kind == ReduceKind::NanStd ||
+                          kind == ReduceKind::NanMin || kind == ReduceKind::NanMax;
+    DType out = in;
+    switch (kind) {
+        case ReduceKind::Sum:
+        case ReduceKind::Prod:
+        case ReduceKind::NanSum:
+            out = options.dtype.value_or(sum_dtype(in));
+            break;
+        case ReduceKind::Mean:
+        case ReduceKind::NanMean:
+        case ReduceKind::Var:
+        case ReduceKind::Std:
+        case ReduceKind::NanVar:
+        case ReduceKind::NanStd: {
+            const bool is_mean = kind == ReduceKind::Mean || kind == ReduceKind::NanMean;
+            out = options.dtype.value_or(float_dtype(in));
+            if (nan_kind && is_inexact(in) && !is_inexact(out))
+                throw DTypeError("If a is inexact, then dtype must be inexact");
+            if (out.is_bool() || (!is_mean && !is_inexact(out)))
+                throw NotImplemented("{} with dtype {} is not supported", name, out);
+            p.int_mean = is_mean && out.is_integer();
+            if (!is_mean) out = real_of(out);
+            break;
+        }
+        case ReduceKind::Min:
+        case ReduceKind::Max:
+        case ReduceKind::NanMin:
+        case ReduceKind::NanMax:
+        case ReduceKind::Any:
+        case ReduceKind::All:
+            if (explicit_dtype) throw NotImplemented("the dtype option of {} is not supported", name);
+            if (kind == ReduceKind::Any || kind == ReduceKind::All) {
+                out = bool_;
+                break;
+            }
+            if (in.is_complex()) throw NotImplemented("{} of complex dtype {} is not supported", name, in);
+            for (auto ax : p.axes) {
+                if (a.shape(ax) == 0) {
+                    const char* ufunc = kind == ReduceKind::Min    ? "minimum"
+                                        : kind == ReduceKind::Max  ? "maximum"
+                                        : kind == ReduceKind::NanMin ? "fmin"
+                                                                     : "fmax";
+                    throw ValueError("zero-size array to reduction operation {} which has no identity", ufunc);
+                }
+            }
+            break;
+    }
+    p.compute_dtype = explicit_dtype ? *options.dtype : in;
+    p.out_dtype = out;
+    p.zero_nans = nan_kind && explicit_dtype && is_inexact(in) && *options.dtype != in;
+
+    std::vector<BlockSizes> out_chunks;
+    for (std::int64_t ax = 0; ax < ndim; ++ax) {
+        const bool is_reduced = std::binary_search(p.axes.begin(), p.axes.end(), ax);
+        if (!is_reduced) out_chunks.push_back(a.chunks().sizes(ax));
+        else if (p.keepdims) out_chunks.push_back({1});
+    }
+
+    Tokenizer tok;
+    tok.add(std::int64_t{static_cast<std::uint8_t>(kind)})
+        .add(std::span<const std::int64_t>(p.axes))
+        .add(std::int64_t{p.keepdims})
+        .add(std::int64_t{static_cast<std::uint8_t>(p.compute_dtype.id())})
+        .add(std::int64_t{static_cast<std::uint8_t>(out.id())})
+        .add(p.ddof)
+        .add(split_every)
+        .add(std::int64_t{p.zero_nans})
+        .add(std::int64_t{p.int_mean});
+    return Array(std::make_shared<ReduceNode>(out, Chunks(std::move(out_chunks)), a.node(), std::move(p),
+                                              split_every, tok.digest()));
+}
+
+}  // namespace
+}  // namespace detail
+
+using detail::ReduceKind;
+
+Array sum(const Array& a, const Axes& axis, const ReduceOptions& o) { return detail::reduce(ReduceKind::Sum, a, axis, o); }
+Array prod(const Array& a, const Axes& axis, const ReduceOptions& o) { return detail::reduce(ReduceKind::Prod, a, axis, o); }
+Array mean(const Array& a, const Axes& axis, const ReduceOptions& o) { return detail::reduce(ReduceKind::Mean, a, axis, o); }
+Array var(const Array& a, const Axes& axis, const ReduceOptions& o) { return detail::reduce(ReduceKind::Var, a, axis, o); }
+Array std(const Array& a, const Axes& axis, const ReduceOptions& o) { return detail::reduce(ReduceKind::Std, a, axis, o); }
+Array min(const Array& a, const Axes& axis, const ReduceOptions& o) { return detail::reduce(ReduceKind::Min, a, axis, o); }
+Array max(const Array& a, const Axes& axis, const ReduceOptions& o) { return detail::reduce(ReduceKind::Max, a, axis, o); }
+Array any(const Array& a, const Axes& axis, const ReduceOptions& o) { return detail::reduce(ReduceKind::Any, a, axis, o); }
+Array all(const Array& a, const Axes& axis, const ReduceOptions& o) { return detail::reduce(ReduceKind::All, a, axis, o); }
+Array nansum(const Array& a, const Axes& axis, const ReduceOptions& o) { return detail::reduce(ReduceKind::NanSum, a, axis, o); }
+Array nanmean(const Array& a, const Axes& axis, const ReduceOptions& o) { return detail::reduce(ReduceKind::NanMean, a, axis, o); }
+Array nanvar(const Array& a, const Axes& axis, const ReduceOptions& o) { return detail::reduce(ReduceKind::NanVar, a, axis, o); }
+Array nanstd(const Array& a, const Axes& axis, const ReduceOptions& o) { return detail::reduce(ReduceKind::NanStd, a, axis, o); }
+Array nanmin(const Array& a, const Axes& axis, const ReduceOptions& o) { return detail::reduce(ReduceKind::NanMin, a, axis, o); }
+Array nanmax(const Array& a, const Axes& axis, const ReduceOptions& o) { return detail::reduce(ReduceKind::NanMax, a, axis, o); }
+
+Array Array::sum(const Axes& axis, const ReduceOptions& o) const { return tessera::sum(*this, axis, o); }
+Array Array::prod(const Axes& axis, const ReduceOptions& o) const { return tessera::prod(*this, axis, o); }
+Array Array::mean(const Axes& axis, const ReduceOptions& o) const { return tessera::mean(*this, axis, o); }
+Array Array::var(const Axes& axis, const ReduceOptions& o) const { return tessera::var(*this, axis, o); }
+Array Array::std(const Axes& axis, const ReduceOptions& o) const { return tessera::std(*this, axis, o); }
+Array Array::min(const Axes& axis, const ReduceOptions& o) const { return tessera::min(*this, axis, o); }
+Array Array::max(const Axes& axis, const ReduceOptions& o) const { return tessera::max(*this, axis, o); }
+Array Array::any(const Axes& axis, const ReduceOptions& o) const { return tessera::any(*this, axis, o); }
+Array Array::all(const Axes& axis, const ReduceOptions& o) const { return tessera::all(*this, axis, o); }
+
+}  // namespace tessera
