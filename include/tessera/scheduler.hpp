@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <initializer_list>
 #include <iosfwd>
 #include <memory>
 #include <optional>
@@ -67,41 +68,53 @@ public:
     virtual void on_run_end(const RunSummary&) {}
 };
 
-/// Adds an observer to every later run in this process (the dashboard registers here).
+/// Adds an observer to every later run in this process (the dashboard registers here);
+/// ValueError when `observer` is null.
 void add_global_observer(std::shared_ptr<Observer> observer);
 void remove_global_observer(const std::shared_ptr<Observer>& observer);
 
-/// Terminal progress bar: "[####    ] | 45% Completed | 114289 tasks | 1.2s".
-/// Writes to `out` (std::cerr by default) at most ~10 times a second and once at the end.
+/// Terminal progress bar: "\r[####    ] | 45% Completed | 51430/114289 tasks | 1.2s", redrawn
+/// by a background thread every 100 ms while a run lasts, then a final line ending in '\n'.
+/// Writes to `out` (std::cerr by default). One run at a time per bar.
 std::shared_ptr<Observer> make_progress_bar(std::ostream* out = nullptr);
-/// JSON-lines trace: one object per event ({"event","key","group","thread","bytes","t_ns"}),
-/// plus "run_start"/"run_end" records. IOError naming the path if it cannot be opened.
+/// JSON-lines trace: one object per event ({"event","key","group","thread","bytes","t_ns"}, plus
+/// "error" when failed), plus "run_start" (run_id, n_tasks, scheduler, threads, started_at in
+/// Unix seconds, groups) and "run_end" (run_id, n_finished, failed, seconds) records. Buffered,
+/// flushed at each run end. Truncates `path`; IOError naming the path if it cannot be opened.
 std::shared_ptr<Observer> make_trace_writer(const std::string& path);
 
 struct ComputeOptions {
     /// "sync", "threads" or an address; default config().scheduler.
-    std::optional<std::string> scheduler;
-    /// Threads for `threads`; default config().num_threads.
-    std::optional<int> num_threads;
+    std::optional<std::string> scheduler{};
+    /// Threads for `threads`; default config().num_threads (0 = hardware concurrency).
+    std::optional<int> num_threads{};
     /// Show the progress bar (default: config().progress, i.e. on a terminal outside CI).
-    std::optional<bool> progress;
+    std::optional<bool> progress{};
     /// Extra observers for this run only.
-    std::vector<std::shared_ptr<Observer>> observers;
+    std::vector<std::shared_ptr<Observer>> observers{};
 };
 
 /// Runs `graph` (culled to `outputs`) and returns the outputs' values in order.
 /// An exception in a task cancels what has not started and is re-thrown here with its original
 /// type and the task key before its message ("task ('f-1a2b', 3): boom").
-/// Throws GraphError on a cycle or missing dependency before anything runs.
+/// Throws GraphError on a cycle or missing dependency before anything runs; ConfigError for an
+/// unknown scheduler name or a negative thread count; NotImplemented for a "tcp://" address
+/// (for now). A scheduler installed with use_scheduler() takes precedence over the options.
 std::vector<Value> compute_graph(const Graph& graph, std::span<const Key> outputs,
                                  const ComputeOptions& options = {});
+/// The same for a braced list of keys: `compute_graph(graph, {ts::Key("total")})`.
+inline std::vector<Value> compute_graph(const Graph& graph, std::initializer_list<Key> outputs,
+                                        const ComputeOptions& options = {}) {
+    return compute_graph(graph, std::span<const Key>(outputs.begin(), outputs.size()), options);
+}
 
 /// A pluggable scheduler (the distributed client implements this too).
 class Scheduler {
 public:
     virtual ~Scheduler() = default;
     virtual std::string name() const = 0;
-    /// Runs a culled, validated graph; `priority` from memory_order.
+    /// Runs a culled, validated (acyclic) graph; `priority` from memory_order; `outputs` are
+    /// positions in graph.tasks(). Calls the observers' on_run_start/on_task/on_run_end.
     virtual std::vector<Value> run(const Graph& graph, const GraphIndex& index,
                                    std::span<const std::int64_t> priority,
                                    std::span<const std::int64_t> outputs,
@@ -112,8 +125,11 @@ public:
 /// Client does this); nullptr restores the configured one.
 std::shared_ptr<void> use_scheduler(std::shared_ptr<Scheduler> scheduler);
 
-/// The built-in schedulers.
+/// Runs every task on the calling thread, in priority order; the first exception stops the run.
 std::shared_ptr<Scheduler> make_sync_scheduler();
+/// Runs tasks on `num_threads` threads (a TBB arena; the caller is one of them) in priority
+/// order; the first exception cancels every task not yet started. ValueError when
+/// num_threads < 1.
 std::shared_ptr<Scheduler> make_thread_scheduler(int num_threads);
 
 }  // namespace tessera
