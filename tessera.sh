@@ -15,12 +15,18 @@ PACKAGES=(
   libfmt-dev libtbb-dev libxtensor-dev libxsimd-dev libcereal-dev doctest-dev
   libzmq3-dev cppzmq-dev libblosc-dev libzstd-dev zlib1g-dev libbz2-dev liblz4-dev
   libnetcdf-dev nlohmann-json3-dev libcpp-httplib-dev libcli11-dev libopenblas-dev
-  python3 python3-numpy
+  python3 python3-numpy python3-zarr python3-numcodecs
 )
 
+# The browser test of the dashboard: Debian's chromium driven by playwright-core from npm.
+TEST_PACKAGES=(chromium)
+
 install_missing() {
-  local missing=()
-  for p in "${PACKAGES[@]}"; do
+  local wanted=("${PACKAGES[@]}" "$@") missing=()
+  # Node.js may come from elsewhere than Debian; only install Debian's when there is none.
+  if [ "$#" -gt 0 ] && ! command -v node >/dev/null 2>&1; then wanted+=(nodejs); fi
+  if [ "$#" -gt 0 ] && ! command -v npm >/dev/null 2>&1; then wanted+=(npm); fi
+  for p in "${wanted[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
       missing+=("$p")
     fi
@@ -51,8 +57,12 @@ case "$cmd" in
     exec "$BUILD/examples/mean_random" "$@"
     ;;
   test)
-    install_missing
+    install_missing "${TEST_PACKAGES[@]}"
+    if [ ! -f tests/browser/node_modules/playwright-core/package.json ]; then
+      npm install --prefix tests/browser --no-audit --no-fund --no-package-lock
+    fi
     build
+    export TESSERA_REQUIRE_BROWSER=1
     cd "$BUILD"
     ctest --output-on-failure -j "$JOBS" "$@"
     ;;

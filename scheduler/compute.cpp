@@ -9,6 +9,7 @@
 #include <thread>
 #include <utility>
 
+#include "dashboard/auto.hpp"
 #include "scheduler/observers.hpp"
 #include "tessera/config.hpp"
 #include "tessera/error.hpp"
@@ -150,6 +151,9 @@ std::vector<Value> compute_graph(const Graph& graph, std::span<const Key> output
     }
     // memory_order raises GraphError on a cycle, before anything runs.
     const std::vector<std::int64_t> priority = memory_order(*run_graph, index, outputs);
+
+    // TESSERA_DASHBOARD / config().dashboard: serve the dashboard before observers are copied.
+    detail::ensure_dashboard_from_config();
 
     std::vector<std::shared_ptr<Observer>> observers = detail::global_observers();
     observers.insert(observers.end(), options.observers.begin(), options.observers.end());

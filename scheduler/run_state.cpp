@@ -78,6 +78,7 @@ void EventSink::run_start(const std::string& scheduler, int n_threads) {
     info.scheduler = scheduler;
     info.n_threads = n_threads;
     info.started_at = std::chrono::system_clock::now();
+    info.graph = &graph_;
     std::unordered_map<std::string_view, std::size_t> position;
     for (const Task& task : graph_.tasks()) {
         const std::string_view group = task.key.group();

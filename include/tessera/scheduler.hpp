@@ -49,6 +49,8 @@ struct RunInfo {
     std::vector<std::pair<std::string, std::int64_t>> groups;
     /// Wall clock time the run started (for traces).
     std::chrono::system_clock::time_point started_at;
+    /// The graph being run; valid until on_run_end returns (null when a scheduler cannot tell).
+    const Graph* graph = nullptr;
 };
 
 struct RunSummary {
