@@ -52,7 +52,7 @@ private:
 struct ReduceOptions {
     bool keepdims = false;
     /// Accumulator/result dtype (NumPy's `dtype=`); default NumPy's choice.
-    std::optional<DType> dtype;
+    std::optional<DType> dtype = std::nullopt;
     /// Fan-in of the combine tree; 0 = config().split_every.
     int split_every = 0;
     /// Delta degrees of freedom (var, std).
@@ -61,7 +61,7 @@ struct ReduceOptions {
 
 /// Options of creation functions.
 struct CreateOptions {
-    ChunkSpec chunks;  // default "auto"
+    ChunkSpec chunks = {};  // default "auto"
     DType dtype = float64;
 };
 
@@ -139,7 +139,7 @@ Array from_array(const NDArray& data, const ChunkSpec& chunks = {});
 
 namespace random {
 struct Options {
-    ChunkSpec chunks;  // default "auto"
+    ChunkSpec chunks = {};  // default "auto"
     std::uint64_t seed = 0;
     DType dtype = float64;
 };

@@ -6,8 +6,10 @@
 ///     namespace ts = tessera;
 
 #include "tessera/array.hpp"
+#include "tessera/array_shape.hpp"
 #include "tessera/chunks.hpp"
 #include "tessera/config.hpp"
+#include "tessera/dashboard.hpp"
 #include "tessera/delayed.hpp"
 #include "tessera/dtype.hpp"
 #include "tessera/error.hpp"

@@ -1,0 +1,319 @@
+// Fused elementwise kernels: building the program of one output block from the expression
+// nodes (inlining the fusable ones), its cereal encoding, and the "tessera.fused" operation.
+// The evaluator is in array/fused_eval.cpp.
+#include "array/fused.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <sstream>
+#include <utility>
+
+#include <cereal/archives/binary.hpp>
+#include <cereal/types/string.hpp>
+#include <cereal/types/vector.hpp>
+
+#include "array/elementwise.hpp"
+#include "array/fused_program.hpp"
+#include "src/dispatch.hpp"
+#include "tessera/error.hpp"
+
+namespace tessera::detail {
+
+std::string_view code_name(Code code) {
+    switch (code) {
+        case Code::Load: return "load";
+        case Code::Const: return "full";
+        case Code::Arange: return "arange";
+        case Code::Linspace: return "linspace";
+        case Code::Random: return "random";
+        case Code::Add: return "add";
+        case Code::Sub: return "sub";
+        case Code::Mul: return "mul";
+        case Code::Div: return "truediv";
+        case Code::Lt: return "lt";
+        case Code::Le: return "le";
+        case Code::Gt: return "gt";
+        case Code::Ge: return "ge";
+        case Code::Eq: return "eq";
+        case Code::Ne: return "ne";
+        case Code::Neg: return "neg";
+        case Code::Abs: return "absolute";
+        case Code::Sqrt: return "sqrt";
+        case Code::Exp: return "exp";
+        case Code::Log: return "log";
+        case Code::Sin: return "sin";
+        case Code::Cos: return "cos";
+        case Code::IsNan: return "isnan";
+        case Code::Where: return "where";
+        case Code::Cast: return "astype";
+    }
+    return "unknown";
+}
+
+std::uint64_t scalar_bits(const Scalar& value, DType dtype) {
+    return visit_real_dtype(dtype, "a fused constant", [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        const T v = from_scalar<T>(value);
+        std::uint64_t bits = 0;
+        std::memcpy(&bits, &v, sizeof(T));
+        return bits;
+    });
+}
+
+std::string encode_program(const Program& program) {
+    std::ostringstream os(std::ios::binary);
+    {
+        cereal::BinaryOutputArchive ar(os);
+        ar(program);
+    }
+    return std::move(os).str();
+}
+
+Program decode_program(std::string_view bytes) {
+    Program program;
+    try {
+        std::istringstream is(std::string(bytes), std::ios::binary);
+        cereal::BinaryInputArchive ar(is);
+        ar(program);
+    } catch (const std::exception& e) {  // cereal::Exception, or a huge length read as garbage
+        throw ProtocolError("malformed fused program ({} bytes): {}", bytes.size(), e.what());
+    }
+    const auto n = static_cast<std::int32_t>(program.instrs.size());
+    if (program.result < 0 || program.result >= n)
+        throw ProtocolError("malformed fused program: result register {} of {}", program.result, n);
+    for (std::int32_t r = 0; r < n; ++r) {
+        const Instr& ins = program.instrs[static_cast<std::size_t>(r)];
+        for (std::int32_t operand : {ins.a, ins.b, ins.c})
+            if (operand >= r)
+                throw ProtocolError("malformed fused program: register {} reads register {}", r,
+                                    operand);
+    }
+    return program;
+}
+
+namespace {
+
+struct AxisView {
+    std::int32_t out_axis;  // -1: broadcast (the node's extent is 1 there)
+    std::int64_t start;     // global coordinate of the region's first element
+    friend bool operator<(const AxisView& x, const AxisView& y) {
+        return std::pair(x.out_axis, x.start) < std::pair(y.out_axis, y.start);
+    }
+    friend bool operator==(const AxisView&, const AxisView&) = default;
+};
+using View = std::vector<AxisView>;
+
+/// Builds the program of one block. Iterative over the expression (chains of thousands of
+/// operations must not exhaust the stack).
+class Builder {
+public:
+    Builder(const ElementwiseNode& root, std::span<const std::int64_t> block, LowerContext& ctx)
+        : root_(root), ctx_(ctx) {
+        program_.shape = root.chunks().block_shape(block);
+        for (std::int64_t axis = 0; axis < root.ndim(); ++axis)
+            root_view_.push_back({static_cast<std::int32_t>(axis),
+                                  root.bounds(axis)[static_cast<std::size_t>(block[axis])]});
+    }
+
+    FusedKernel build() {
+        program_.result = evaluate();
+        return FusedKernel{encode_program(program_), std::move(deps_)};
+    }
+
+private:
+    struct Frame {
+        const ElementwiseNode* node;
+        View view;
+        std::vector<std::int32_t> regs;
+        std::size_t next = 0;
+    };
+
+    std::int32_t evaluate() {
+        std::vector<Frame> stack;
+        stack.push_back(Frame{&root_, root_view_, {}, 0});
+        std::int32_t result = -1;
+        while (!stack.empty()) {
+            Frame& frame = stack.back();
+            const auto& inputs = frame.node->inputs();
+            if (frame.next < inputs.size()) {
+                const std::size_t k = frame.next++;
+                const ArrayNode& child = *inputs[k];
+                View view = child_view(*frame.node, frame.view, child);
+                auto memo = memo_.find({&child, view});
+                if (memo != memo_.end()) {
+                    frame.regs.push_back(memo->second);
+                    continue;
+                }
+                const auto* elem = dynamic_cast<const ElementwiseNode*>(&child);
+                if (elem != nullptr && ctx_.fusable(child)) {
+                    stack.push_back(Frame{elem, std::move(view), {}, 0});  // invalidates frame
+                } else {
+                    std::int32_t reg = load(child, view, frame.node->input_bounds(k));
+                    memo_.emplace(std::pair(&child, std::move(view)), reg);
+                    frame.regs.push_back(reg);
+                }
+                continue;
+            }
+            std::int32_t reg = apply(*frame.node, frame.regs, frame.view);
+            memo_.emplace(std::pair(static_cast<const ArrayNode*>(frame.node), std::move(frame.view)),
+                          reg);
+            stack.pop_back();
+            if (stack.empty()) result = reg;
+            else stack.back().regs.push_back(reg);
+        }
+        return result;
+    }
+
+    // The view of input `child` of `parent` (NumPy broadcasting: trailing axes aligned).
+    static View child_view(const ArrayNode& parent, const View& view, const ArrayNode& child) {
+        const std::int64_t offset = parent.ndim() - child.ndim();
+        View out(static_cast<std::size_t>(child.ndim()));
+        for (std::int64_t axis = 0; axis < child.ndim(); ++axis) {
+            const auto pa = static_cast<std::size_t>(axis + offset);
+            if (child.shape()[static_cast<std::size_t>(axis)] == 1 && parent.shape()[pa] != 1)
+                out[static_cast<std::size_t>(axis)] = {-1, 0};
+            else
+                out[static_cast<std::size_t>(axis)] = view[pa];
+        }
+        return out;
+    }
+
+    std::int32_t emit(Instr ins) {
+        program_.instrs.push_back(std::move(ins));
+        return static_cast<std::int32_t>(program_.instrs.size()) - 1;
+    }
+
+    DType dtype_of_reg(std::int32_t reg) const {
+        return program_.instrs[static_cast<std::size_t>(reg)].type();
+    }
+
+    std::int32_t cast(std::int32_t reg, DType dtype) {
+        if (dtype_of_reg(reg) == dtype) return reg;
+        auto key = std::pair(reg, dtype.id());
+        if (auto it = casts_.find(key); it != casts_.end()) return it->second;
+        Instr ins;
+        ins.code = Code::Cast;
+        ins.dtype = dtype.id();
+        ins.a = reg;
+        return casts_[key] = emit(std::move(ins));
+    }
+
+    std::int32_t constant(const Scalar& value, DType dtype) {
+        return constant_bits(scalar_bits(value, dtype), dtype);
+    }
+
+    std::int32_t constant_bits(std::uint64_t bits, DType dtype) {
+        auto key = std::pair(bits, dtype.id());
+        if (auto it = consts_.find(key); it != consts_.end()) return it->second;
+        Instr ins;
+        ins.code = Code::Const;
+        ins.dtype = dtype.id();
+        ins.u0 = bits;
+        return consts_[key] = emit(std::move(ins));
+    }
+
+    // A materialized input: lower it and read the sub-region of its block holding our region.
+    std::int32_t load(const ArrayNode& node, const View& view,
+                      const std::vector<std::vector<std::int64_t>>& bounds) {
+        node.lower(ctx_);
+        std::vector<std::int64_t> block(view.size());
+        Instr ins;
+        ins.code = Code::Load;
+        ins.dtype = node.dtype().id();
+        ins.axis_of.assign(program_.shape.size(), -1);
+        ins.start.resize(view.size());
+        for (std::size_t axis = 0; axis < view.size(); ++axis) {
+            const auto& b = bounds[axis];
+            const auto nb = static_cast<std::int64_t>(b.size()) - 1;
+            TESSERA_ASSERT(nb >= 1, "an input axis without blocks");
+            auto pos = std::upper_bound(b.begin(), b.end(), view[axis].start) - b.begin() - 1;
+            block[axis] = std::clamp<std::int64_t>(pos, 0, nb - 1);
+            ins.start[axis] = view[axis].start - b[static_cast<std::size_t>(block[axis])];
+            if (view[axis].out_axis >= 0)
+                ins.axis_of[static_cast<std::size_t>(view[axis].out_axis)] =
+                    static_cast<std::int32_t>(axis);
+        }
+        Key key = node.block_key(block);
+        auto [it, inserted] = slots_.try_emplace(key, static_cast<std::int32_t>(deps_.size()));
+        if (inserted) deps_.push_back(std::move(key));
+        ins.slot = it->second;
+        return emit(std::move(ins));
+    }
+
+    std::int32_t source(const ElementwiseNode& node, const View& view) {
+        Instr ins = node.spec().source;
+        const std::vector<std::int64_t> cstrides = c_strides(node.shape());
+        ins.base = 0;
+        ins.strides.assign(program_.shape.size(), 0);
+        for (std::size_t axis = 0; axis < view.size(); ++axis) {
+            ins.base += view[axis].start * cstrides[axis];
+            if (view[axis].out_axis >= 0)
+                ins.strides[static_cast<std::size_t>(view[axis].out_axis)] = cstrides[axis];
+        }
+        return emit(std::move(ins));
+    }
+
+    std::int32_t operand(const ElemOperand& op, std::span<const std::int32_t> regs, DType dtype) {
+        if (op.input < 0) return constant(op.scalar, dtype);
+        return cast(regs[static_cast<std::size_t>(op.input)], dtype);
+    }
+
+    std::int32_t apply(const ElementwiseNode& node, std::span<const std::int32_t> regs,
+                       const View& view) {
+        const ElemSpec& spec = node.spec();
+        if (is_source(spec.code)) return source(node, view);
+        if (spec.code == Code::Const) return constant_bits(spec.source.u0, node.dtype());
+        if (spec.code == Code::Cast)
+            return cast(operand(spec.operands.at(0), regs, spec.compute), node.dtype());
+        Instr ins;
+        ins.code = spec.code;
+        ins.dtype = node.dtype().id();
+        if (spec.code == Code::Where) {
+            ins.a = operand(spec.operands.at(0), regs, bool_);
+            ins.b = operand(spec.operands.at(1), regs, spec.compute);
+            ins.c = operand(spec.operands.at(2), regs, spec.compute);
+        } else {
+            ins.a = operand(spec.operands.at(0), regs, spec.compute);
+            if (is_binary(spec.code)) ins.b = operand(spec.operands.at(1), regs, spec.compute);
+        }
+        return emit(std::move(ins));
+    }
+
+    const ElementwiseNode& root_;
+    LowerContext& ctx_;
+    View root_view_;
+    Program program_;
+    std::vector<Key> deps_;
+    std::unordered_map<Key, std::int32_t, KeyHash> slots_;
+    std::map<std::pair<const ArrayNode*, View>, std::int32_t> memo_;
+    std::map<std::pair<std::int32_t, DTypeId>, std::int32_t> casts_;
+    std::map<std::pair<std::uint64_t, DTypeId>, std::int32_t> consts_;
+};
+
+Value fused_op(const TaskContext& ctx) {
+    return Value(run_fused_kernel(ctx.task.params, ctx.inputs));
+}
+
+// Registered when the library loads, so a process that only runs shipped tasks knows it.
+[[maybe_unused]] const OpId fused_op_registered = fused_op_id();
+
+}  // namespace
+
+OpId fused_op_id() {
+    static const OpId id = register_op("tessera.fused", &fused_op);
+    return id;
+}
+
+FusedKernel build_fused_kernel(const ArrayNode& root, std::span<const std::int64_t> block,
+                               LowerContext& ctx) {
+    const auto* elem = dynamic_cast<const ElementwiseNode*>(&root);
+    TESSERA_ASSERT(elem != nullptr, "build_fused_kernel needs an elementwise root");
+    return Builder(*elem, block, ctx).build();
+}
+
+NDArray run_fused_kernel(std::string_view program, std::span<const Value* const> inputs) {
+    return run_program(decode_program(program), inputs);
+}
+
+}  // namespace tessera::detail
