@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "dashboard/auto.hpp"
+#include "scheduler/dist/connect.hpp"
 #include "scheduler/observers.hpp"
 #include "tessera/config.hpp"
 #include "tessera/error.hpp"
@@ -67,8 +68,7 @@ std::shared_ptr<Scheduler> choose_scheduler(const Config& config, const ComputeO
         if (n_threads == 0) n_threads = std::max(1u, std::thread::hardware_concurrency());
         return thread_scheduler(n_threads);
     }
-    if (name.starts_with("tcp://"))
-        throw NotImplemented("distributed scheduler '{}' is not available yet", name);
+    if (name.starts_with("tcp://")) return detail::distributed_scheduler(name);
     throw ConfigError("unknown scheduler '{}': expected 'sync', 'threads' or 'tcp://HOST:PORT'", name);
 }
 

@@ -65,6 +65,8 @@ TESSERA_DEFINE_ERROR(ConfigError, Error);
 TESSERA_DEFINE_ERROR(ProtocolError, Error);
 /// A worker failed or was lost.
 TESSERA_DEFINE_ERROR(WorkerError, Error);
+/// A task whose execution killed too many workers (distributed scheduler).
+TESSERA_DEFINE_ERROR(KilledWorker, WorkerError);
 /// A computation was cancelled before it finished.
 TESSERA_DEFINE_ERROR(CancelledError, Error);
 /// NumPy behaviour that Tessera does not support (never silently approximated).

@@ -100,8 +100,8 @@ struct ComputeOptions {
 /// An exception in a task cancels what has not started and is re-thrown here with its original
 /// type and the task key before its message ("task ('f-1a2b', 3): boom").
 /// Throws GraphError on a cycle or missing dependency before anything runs; ConfigError for an
-/// unknown scheduler name or a negative thread count; NotImplemented for a "tcp://" address
-/// (for now). A scheduler installed with use_scheduler() takes precedence over the options.
+/// unknown scheduler name or a negative thread count; WorkerError when a "tcp://" scheduler
+/// cannot be reached. A scheduler installed with use_scheduler() takes precedence over the options.
 std::vector<Value> compute_graph(const Graph& graph, std::span<const Key> outputs,
                                  const ComputeOptions& options = {});
 /// The same for a braced list of keys: `compute_graph(graph, {ts::Key("total")})`.

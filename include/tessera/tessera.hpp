@@ -11,6 +11,7 @@
 #include "tessera/config.hpp"
 #include "tessera/dashboard.hpp"
 #include "tessera/delayed.hpp"
+#include "tessera/distributed.hpp"
 #include "tessera/dtype.hpp"
 #include "tessera/error.hpp"
 #include "tessera/graph.hpp"

@@ -1,0 +1,170 @@
+// Encoders and decoders of the shared message bodies (see messages.hpp).
+
+#include "scheduler/dist/messages.hpp"
+
+#include <utility>
+
+namespace tessera::dist {
+
+namespace {
+
+void put_strs(Writer& w, const std::vector<std::string>& v) {
+    w.put(static_cast<std::uint64_t>(v.size()));
+    for (const auto& s : v) w.put_str(s);
+}
+
+std::vector<std::string> get_strs(Reader& r) {
+    std::vector<std::string> v(static_cast<std::size_t>(r.get_count(8)));
+    for (auto& s : v) s = r.get_str();
+    return v;
+}
+
+void put_optional_value(Outgoing& out, std::optional<PackedValue>&& value) {
+    out.w.put(static_cast<std::uint8_t>(value.has_value()));
+    if (value) out.put_value(std::move(*value));
+}
+
+std::optional<PackedValue> get_optional_value(Incoming& in) {
+    if (!in.r->get_bool()) return std::nullopt;
+    return in.get_value();
+}
+
+}  // namespace
+
+Outgoing encode(const Hello& hello) {
+    Outgoing out(MsgType::Hello);
+    out.w.put(hello.protocol);
+    out.w.put_str(hello.version);
+    out.w.put(static_cast<std::uint8_t>(hello.role));
+    out.w.put_str(hello.name);
+    out.w.put(hello.nthreads);
+    out.w.put_str(hello.address);
+    out.w.put(hello.memory_limit);
+    out.w.put(hello.pid);
+    put_strs(out.w, hello.ops);
+    return out;
+}
+
+Hello decode_hello(Incoming& in) {
+    Reader& r = *in.r;
+    Hello hello;
+    // The protocol number and version come first so that any later change still lets an old
+    // peer be refused with a clear message.
+    hello.protocol = r.get<std::uint32_t>();
+    hello.version = r.get_str();
+    if (hello.protocol != kProtocolVersion) return hello;
+    const auto role = r.get<std::uint8_t>();
+    if (role != 1 && role != 2) throw ProtocolError("unknown peer role {}", role);
+    hello.role = static_cast<Role>(role);
+    hello.name = r.get_str();
+    hello.nthreads = r.get<std::int32_t>();
+    hello.address = r.get_str();
+    hello.memory_limit = r.get<std::int64_t>();
+    hello.pid = r.get<std::int64_t>();
+    hello.ops = get_strs(r);
+    r.finish();
+    if (hello.role == Role::Worker && (hello.nthreads < 1 || hello.nthreads > 4096))
+        throw ProtocolError("worker announces {} threads", hello.nthreads);
+    return hello;
+}
+
+Outgoing encode(Submit&& submit) {
+    Outgoing out(MsgType::Submit);
+    out.w.put(submit.run);
+    out.w.put(static_cast<std::uint64_t>(submit.tasks.size()));
+    for (auto& task : submit.tasks) {
+        out.w.put_key(task.key);
+        out.w.put_str(task.op);
+        out.w.put_str(task.params);
+        out.w.put_i64s(task.deps);
+        out.w.put(task.nbytes_hint);
+        out.w.put(task.priority);
+        put_optional_value(out, std::move(task.constant));
+    }
+    out.w.put_i64s(submit.outputs);
+    return out;
+}
+
+Submit decode_submit(Incoming& in) {
+    Reader& r = *in.r;
+    Submit submit;
+    submit.run = r.get<std::uint64_t>();
+    submit.tasks.resize(static_cast<std::size_t>(r.get_count(40)));
+    const auto n = static_cast<std::int64_t>(submit.tasks.size());
+    for (auto& task : submit.tasks) {
+        task.key = r.get_key();
+        task.op = r.get_str();
+        task.params = r.get_str();
+        task.deps = r.get_i64s();
+        for (std::int64_t d : task.deps)
+            if (d < 0 || d >= n) throw ProtocolError("dependency position {} of a graph of {} tasks", d, n);
+        task.nbytes_hint = r.get<std::int64_t>();
+        task.priority = r.get<std::int64_t>();
+        task.constant = get_optional_value(in);
+    }
+    submit.outputs = r.get_i64s();
+    for (std::int64_t o : submit.outputs)
+        if (o < 0 || o >= n) throw ProtocolError("output position {} of a graph of {} tasks", o, n);
+    r.finish();
+    return submit;
+}
+
+void write_compute_item(Outgoing& out, ComputeItem&& item) {
+    out.w.put(item.tid);
+    out.w.put_key(item.key);
+    out.w.put_str(item.op);
+    out.w.put_str(item.params);
+    out.w.put(static_cast<std::uint64_t>(item.deps.size()));
+    for (const auto& dep : item.deps) {
+        out.w.put(dep.tid);
+        put_strs(out.w, dep.who_has);
+    }
+    out.w.put(static_cast<std::uint8_t>(item.send_result));
+    put_optional_value(out, std::move(item.constant));
+}
+
+ComputeItem read_compute_item(Incoming& in) {
+    Reader& r = *in.r;
+    ComputeItem item;
+    item.tid = r.get<std::uint64_t>();
+    item.key = r.get_key();
+    item.op = r.get_str();
+    item.params = r.get_str();
+    item.deps.resize(static_cast<std::size_t>(r.get_count(16)));
+    for (auto& dep : item.deps) {
+        dep.tid = r.get<std::uint64_t>();
+        dep.who_has = get_strs(r);
+    }
+    item.send_result = r.get_bool();
+    item.constant = get_optional_value(in);
+    return item;
+}
+
+void write_done_item(Outgoing& out, DoneItem&& item) {
+    out.w.put(item.tid);
+    out.w.put(static_cast<std::uint8_t>(item.status));
+    out.w.put(item.nbytes);
+    out.w.put_str(item.error_kind);
+    out.w.put_str(item.error_message);
+    out.w.put(item.missing_tid);
+    put_strs(out.w, item.failed_addresses);
+    put_optional_value(out, std::move(item.value));
+}
+
+DoneItem read_done_item(Incoming& in) {
+    Reader& r = *in.r;
+    DoneItem item;
+    item.tid = r.get<std::uint64_t>();
+    const auto status = r.get<std::uint8_t>();
+    if (status > 2) throw ProtocolError("unknown task status {}", status);
+    item.status = static_cast<DoneItem::Status>(status);
+    item.nbytes = r.get<std::int64_t>();
+    item.error_kind = r.get_str();
+    item.error_message = r.get_str();
+    item.missing_tid = r.get<std::uint64_t>();
+    item.failed_addresses = get_strs(r);
+    item.value = get_optional_value(in);
+    return item;
+}
+
+}  // namespace tessera::dist

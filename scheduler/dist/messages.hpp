@@ -1,0 +1,88 @@
+#pragma once
+// Message bodies shared by scheduler, workers and clients, with their encoders and decoders.
+// Task ids on the wire (`tid`) are (scheduler run id << 32) | position of the task in its run.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "scheduler/dist/protocol.hpp"
+
+namespace tessera::dist {
+
+enum class Role : std::uint8_t { Worker = 1, Client = 2 };
+
+struct Hello {
+    std::uint32_t protocol = kProtocolVersion;
+    std::string version;
+    Role role = Role::Client;
+    std::string name;
+    // Workers only.
+    std::int32_t nthreads = 0;
+    std::string address;  // the worker's peer ROUTER
+    std::int64_t memory_limit = 0;
+    std::int64_t pid = 0;
+    std::vector<std::string> ops;
+};
+Outgoing encode(const Hello& hello);
+Hello decode_hello(Incoming& in);
+
+/// A task as the client submits it.
+struct TaskSpec {
+    Key key;
+    std::string op;
+    std::string params;
+    std::vector<std::int64_t> deps;  // positions in the submitted graph
+    std::int64_t nbytes_hint = 0;
+    std::int64_t priority = 0;
+    std::optional<PackedValue> constant;  // tessera.constant payloads
+};
+
+struct Submit {
+    std::uint64_t run = 0;  // the client's number for the run
+    std::vector<TaskSpec> tasks;
+    std::vector<std::int64_t> outputs;
+};
+Outgoing encode(Submit&& submit);
+Submit decode_submit(Incoming& in);
+
+/// One task sent to a worker.
+struct ComputeItem {
+    std::uint64_t tid = 0;
+    Key key;
+    std::string op;
+    std::string params;
+    struct Dep {
+        std::uint64_t tid = 0;
+        std::vector<std::string> who_has;  // peer addresses
+    };
+    std::vector<Dep> deps;
+    bool send_result = false;  // an output: ship the value with the completion
+    std::optional<PackedValue> constant;
+};
+void write_compute_item(Outgoing& out, ComputeItem&& item);
+ComputeItem read_compute_item(Incoming& in);
+
+/// One completion reported by a worker.
+struct DoneItem {
+    enum class Status : std::uint8_t { Ok = 0, Error = 1, MissingData = 2 };
+    std::uint64_t tid = 0;
+    Status status = Status::Ok;
+    std::int64_t nbytes = 0;
+    std::string error_kind, error_message;
+    std::uint64_t missing_tid = 0;              // MissingData
+    std::vector<std::string> failed_addresses;  // MissingData: peers that did not deliver
+    std::optional<PackedValue> value;           // outputs
+};
+void write_done_item(Outgoing& out, DoneItem&& item);
+DoneItem read_done_item(Incoming& in);
+
+struct WorkerInfo {
+    std::string name, address;
+    std::int32_t nthreads = 0;
+    std::int64_t pid = 0;
+    std::int64_t n_processing = 0, n_memory = 0;
+};
+
+}  // namespace tessera::dist

@@ -1,0 +1,39 @@
+// ts::worker_main: the tessera-worker command line (see distributed.hpp).
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "scheduler/dist/protocol.hpp"
+#include "scheduler/dist/worker.hpp"
+#include "tessera/config.hpp"
+#include "tessera/distributed.hpp"
+
+namespace tessera {
+
+int worker_main(int argc, char** argv) {
+    CLI::App app{"Tessera worker: runs tasks for a tessera-scheduler"};
+    dist::WorkerOptions options;
+    std::string memory_limit;
+    app.add_option("scheduler", options.scheduler, "Scheduler address, tcp://HOST:PORT")->required();
+    app.add_option("--nthreads", options.nthreads, "Threads running tasks")->check(CLI::Range(1, 4096));
+    app.add_option("--memory-limit", memory_limit, "Memory limit, e.g. 4GiB (reported; not enforced yet)");
+    app.add_option("--local-directory", options.local_directory, "Directory for spilled data (unused yet)");
+    app.add_option("--name", options.name, "Worker name (default worker-PID)");
+    app.add_option("--host", options.host, "Interface of the peer socket (default 127.0.0.1)");
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
+    try {
+        if (!options.scheduler.starts_with("tcp://"))
+            throw ConfigError("scheduler address '{}' is not of the form tcp://HOST:PORT", options.scheduler);
+        if (!memory_limit.empty()) options.memory_limit = config::parse_bytes(memory_limit);
+        return dist::run_worker(options);
+    } catch (const std::exception& e) {
+        dist::log("worker", e.what());
+        return 1;
+    }
+}
+
+}  // namespace tessera
