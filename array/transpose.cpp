@@ -73,22 +73,7 @@ namespace tessera {
 
 Array transpose(const Array& x, const std::vector<std::int64_t>& axes) {
     const std::int64_t n = x.ndim();
-    std::vector<std::int64_t> perm(static_cast<std::size_t>(n));
-    if (axes.empty()) {
-        for (std::int64_t axis = 0; axis < n; ++axis) perm[static_cast<std::size_t>(axis)] = n - 1 - axis;
-    } else {
-        // The messages of NDArray::transpose.
-        if (static_cast<std::int64_t>(axes.size()) != n)
-            throw AxisError("axes {} don't match array of dimension {}", shape_str(axes), n);
-        std::vector<bool> seen(static_cast<std::size_t>(n), false);
-        for (std::size_t k = 0; k < axes.size(); ++k) {
-            const std::int64_t axis = normalize_axis(axes[k], n);
-            if (seen[static_cast<std::size_t>(axis)])
-                throw AxisError("repeated axis {} in transpose axes {}", axes[k], shape_str(axes));
-            seen[static_cast<std::size_t>(axis)] = true;
-            perm[k] = axis;
-        }
-    }
+    std::vector<std::int64_t> perm = normalize_permutation(axes, n);
     bool identity = true;
     for (std::int64_t axis = 0; axis < n; ++axis) identity = identity && perm[static_cast<std::size_t>(axis)] == axis;
     if (identity) return x;

@@ -94,4 +94,23 @@ Shape broadcast_shapes(std::span<const Shape> shapes) {
     return out;
 }
 
+std::vector<std::int64_t> normalize_permutation(std::span<const std::int64_t> axes, std::int64_t n) {
+    std::vector<std::int64_t> perm(static_cast<std::size_t>(n));
+    if (axes.empty()) {
+        for (std::int64_t axis = 0; axis < n; ++axis) perm[static_cast<std::size_t>(axis)] = n - 1 - axis;
+    } else {
+        if (static_cast<std::int64_t>(axes.size()) != n)
+            throw AxisError("axes {} don't match array of dimension {}", shape_str(axes), n);
+        std::vector<bool> seen(static_cast<std::size_t>(n), false);
+        for (std::size_t k = 0; k < axes.size(); ++k) {
+            const std::int64_t axis = normalize_axis(axes[k], n);
+            if (seen[static_cast<std::size_t>(axis)])
+                throw AxisError("repeated axis {} in transpose axes {}", axes[k], shape_str(axes));
+            seen[static_cast<std::size_t>(axis)] = true;
+            perm[k] = axis;
+        }
+    }
+    return perm;
+}
+
 }  // namespace tessera

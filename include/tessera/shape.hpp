@@ -26,6 +26,9 @@ std::int64_t normalize_axis(std::int64_t axis, std::int64_t ndim);
 /// Normalizes and sorts a list of axes; AxisError when out of range or repeated
 /// "repeated axis 1 in (1, -1)").
 std::vector<std::int64_t> normalize_axes(std::span<const std::int64_t> axes, std::int64_t ndim);
+/// The axis permutation of a transpose (empty `axes` reverses them); AxisError
+/// ("axes (0,) don't match array of dimension 2", "repeated axis 1 in transpose axes (1, 1)").
+std::vector<std::int64_t> normalize_permutation(std::span<const std::int64_t> axes, std::int64_t ndim);
 
 /// NumPy broadcasting of two shapes; throws ShapeError
 /// ("operands could not be broadcast together with shapes (3, 4) (5,)"). An unknown extent
