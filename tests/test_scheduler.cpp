@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <cstring>
 #include <numeric>
 #include <random>
 
@@ -310,4 +311,44 @@ TEST_CASE("random graphs with arbitrary priorities: every scheduler agrees with 
             CHECK(wrong == 0);
         }
     }
+}
+
+namespace {
+// A user kernel registered at static-initialization time. Its parameter is an int64 `p` (8 raw
+// bytes): with no inputs it yields p; otherwise p times the sum of its inputs.
+ts::Value scaled_sum(const ts::TaskContext& ctx) {
+    std::int64_t p = 0;
+    std::memcpy(&p, ctx.task.params.data(), sizeof p);
+    if (ctx.inputs.empty()) return ts::Value::from(p);
+    std::int64_t total = 0;
+    for (const ts::Value* input : ctx.inputs) total += input->as<std::int64_t>();
+    return ts::Value::from(total * p);
+}
+TESSERA_REGISTER_KERNEL("tests.scaled_sum", scaled_sum);
+
+std::string int64_bytes(std::int64_t v) {
+    std::string bytes(sizeof v, '\0');
+    std::memcpy(bytes.data(), &v, sizeof v);
+    return bytes;
+}
+}  // namespace
+
+TEST_CASE("TESSERA_REGISTER_KERNEL makes a user kernel available to tasks" * doctest::timeout(60)) {
+    REQUIRE(ts::has_op("tests.scaled_sum"));
+    const ts::OpId op = ts::op_id("tests.scaled_sum");
+    ts::Graph g;
+    std::vector<ts::Key> leaves;
+    for (std::int64_t i = 0; i < 10; ++i) {
+        leaves.emplace_back("leaf", std::vector<std::int64_t>{i});
+        g.add(ts::Task{leaves.back(), op, int64_bytes(i), {}});
+    }
+    g.add(ts::Task{ts::Key("total"), op, int64_bytes(3), leaves});
+    for (const char* scheduler : {"sync", "threads"}) {
+        ts::ComputeOptions options;
+        options.scheduler = scheduler;
+        CHECK(ts::compute_graph(g, {ts::Key("total")}, options)[0].as<std::int64_t>() == 3 * 45);
+    }
+    CHECK_THROWS_WITH_AS(ts::register_op("tests.scaled_sum", +[](const ts::TaskContext&) { return ts::Value(); }),
+                         "operation 'tests.scaled_sum' is already registered with another function",
+                         ts::GraphError);
 }

@@ -126,16 +126,16 @@ OpFn op_fn(OpId id);
 
 /// A unit of work: plain data.
 struct Task {
-    Key key;
+    Key key{};
     OpId op = 0;
     /// Operation parameters, serialized by the operation's own codec (cereal binary inside the
     /// library); empty when the operation takes none.
-    std::string params;
+    std::string params{};
     /// Keys whose values are the inputs, in argument order (may repeat).
-    std::vector<Key> deps;
+    std::vector<Key> deps{};
     /// In-process payload that cannot be serialized (e.g. a delayed C++ callable). A task with
     /// a `local` payload runs only in the process that built it.
-    std::shared_ptr<const void> local;
+    std::shared_ptr<const void> local{};
     /// Estimated output bytes (0 = unknown); used by ordering and placement.
     std::int64_t nbytes_hint = 0;
 };
