@@ -182,29 +182,10 @@ std::pair<std::vector<BlockSizes>, std::vector<BlockSizes>> reshape_rechunk(cons
 namespace tessera {
 
 Array reshape(const Array& x, const Shape& shape) {
-    // -1 and the size check, with NDArray::reshape's messages.
-    Shape resolved = shape;
-    std::int64_t unknown = -1, known = 1;
-    for (std::size_t axis = 0; axis < shape.size(); ++axis) {
-        if (shape[axis] == -1) {
-            if (unknown >= 0) throw ValueError("can only specify one unknown dimension in shape {}", shape_str(shape));
-            unknown = static_cast<std::int64_t>(axis);
-        } else if (shape[axis] < 0) {
-            throw ValueError("negative dimensions are not allowed in shape {}", shape_str(shape));
-        } else {
-            known *= shape[axis];
-        }
-    }
     if (x.chunks().has_unknown())
         throw NotImplemented("reshape: arrays with unknown chunk sizes ({}) are not supported", x.chunks().str());
     const std::int64_t size = x.size();
-    if (unknown >= 0) {
-        if (known == 0 || size % known != 0)
-            throw ShapeError("cannot reshape array of size {} into shape {}", size, shape_str(shape));
-        resolved[static_cast<std::size_t>(unknown)] = size / known;
-    } else if (known != size) {
-        throw ShapeError("cannot reshape array of size {} into shape {}", size, shape_str(shape));
-    }
+    const Shape resolved = resolve_reshape(shape, size);
     if (resolved == x.shape()) return x;
 
     if (size == 0) {  // nothing to read: one empty block per axis

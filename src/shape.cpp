@@ -113,4 +113,27 @@ std::vector<std::int64_t> normalize_permutation(std::span<const std::int64_t> ax
     return perm;
 }
 
+Shape resolve_reshape(const Shape& shape, std::int64_t size) {
+    Shape resolved = shape;
+    std::int64_t unknown = -1, known = 1;
+    for (std::size_t axis = 0; axis < shape.size(); ++axis) {
+        if (shape[axis] == -1) {
+            if (unknown >= 0) throw ValueError("can only specify one unknown dimension in shape {}", shape_str(shape));
+            unknown = static_cast<std::int64_t>(axis);
+        } else if (shape[axis] < 0) {
+            throw ValueError("negative dimensions are not allowed in shape {}", shape_str(shape));
+        } else {
+            known *= shape[axis];
+        }
+    }
+    if (unknown >= 0) {
+        if (known == 0 || size % known != 0)
+            throw ShapeError("cannot reshape array of size {} into shape {}", size, shape_str(shape));
+        resolved[static_cast<std::size_t>(unknown)] = size / known;
+    } else if (known != size) {
+        throw ShapeError("cannot reshape array of size {} into shape {}", size, shape_str(shape));
+    }
+    return resolved;
+}
+
 }  // namespace tessera

@@ -29,6 +29,9 @@ std::vector<std::int64_t> normalize_axes(std::span<const std::int64_t> axes, std
 /// The axis permutation of a transpose (empty `axes` reverses them); AxisError
 /// ("axes (0,) don't match array of dimension 2", "repeated axis 1 in transpose axes (1, 1)").
 std::vector<std::int64_t> normalize_permutation(std::span<const std::int64_t> axes, std::int64_t ndim);
+/// The target shape of a reshape of `size` elements, with one -1 resolved; ValueError for
+/// several -1 or negative extents, ShapeError "cannot reshape array of size 6 into shape (4,)".
+Shape resolve_reshape(const Shape& shape, std::int64_t size);
 
 /// NumPy broadcasting of two shapes; throws ShapeError
 /// ("operands could not be broadcast together with shapes (3, 4) (5,)"). An unknown extent
