@@ -373,15 +373,6 @@ std::string error_kind(const std::exception_ptr& error) {
     }
 }
 
-std::string error_message(const std::exception_ptr& error) {
-    try {
-        std::rethrow_exception(error);
-    } catch (const std::exception& e) {
-        return e.what();
-    } catch (...) {
-        return "unknown exception";
-    }
-}
 
 std::exception_ptr make_error(const std::string& kind, const std::string& message) {
 #define TESSERA_KIND(Name) \

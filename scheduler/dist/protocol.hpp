@@ -177,7 +177,6 @@ std::optional<Incoming> receive(zmq::socket_t& socket, bool router, std::string&
 /// Error kinds across processes: the kind of an exception (Error::kind(), or the std exception
 /// name) and the exception rebuilt from a kind and a message.
 std::string error_kind(const std::exception_ptr& error);
-std::string error_message(const std::exception_ptr& error);
 std::exception_ptr make_error(const std::string& kind, const std::string& message);
 
 /// Writes a line "tessera <who>: <text>" to stderr.

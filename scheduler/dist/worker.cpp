@@ -17,6 +17,7 @@
 #include <tbb/task_arena.h>
 
 #include "scheduler/dist/messages.hpp"
+#include "scheduler/run_state.hpp"
 #include "tessera/version.hpp"
 
 namespace tessera::dist {
@@ -369,7 +370,7 @@ private:
         if (c.error) {
             item.status = DoneItem::Status::Error;
             item.error_kind = error_kind(c.error);
-            item.error_message = error_message(c.error);
+            item.error_message = tessera::detail::exception_message(c.error);
         } else {
             item.nbytes = c.value.nbytes();
             store_[c.tid] = std::move(c.value);

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "src/io/codecs.hpp"
+#include "tessera/shape.hpp"
 
 namespace tessera::io {
 
@@ -26,5 +27,15 @@ bool remove_file(const std::string& path);
 bool is_temp_name(std::string_view name);
 /// `base` + "/" + `name` (just `name` when `base` is empty).
 std::string join_path(const std::string& base, const std::string& name);
+
+/// The C-order grid position of flat index `k` in a grid of `grid` blocks.
+inline Index unravel(std::int64_t k, const Shape& grid) {
+    Index out(grid.size());
+    for (std::size_t axis = grid.size(); axis-- > 0;) {
+        out[axis] = k % grid[axis];
+        k /= grid[axis];
+    }
+    return out;
+}
 
 }  // namespace tessera::io

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 
+#include "src/io/file_io.hpp"
 #include "tessera/error.hpp"
 
 namespace tessera::io {
@@ -30,15 +31,6 @@ Shape json_shape(const json& v, const char* what) {
     return out;
 }
 
-// C-order position of inner chunk `k` in a grid.
-Index unravel(std::int64_t k, const Shape& grid) {
-    Index out(grid.size());
-    for (std::size_t axis = grid.size(); axis-- > 0;) {
-        out[axis] = k % grid[axis];
-        k /= grid[axis];
-    }
-    return out;
-}
 
 }  // namespace
 

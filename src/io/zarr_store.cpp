@@ -34,14 +34,6 @@ std::optional<std::int64_t> parse_component(std::string_view s, std::int64_t bou
     return v;
 }
 
-Index unravel(std::int64_t k, const Shape& grid) {
-    Index out(grid.size());
-    for (std::size_t axis = grid.size(); axis-- > 0;) {
-        out[axis] = k % grid[axis];
-        k /= grid[axis];
-    }
-    return out;
-}
 
 void check_matches(const std::string& path, const ZarrArrayMetadata& existing,
                    const ZarrArrayMetadata& wanted) {
