@@ -15,7 +15,8 @@ PACKAGES=(
   libfmt-dev libtbb-dev libxtensor-dev libxsimd-dev libcereal-dev doctest-dev
   libzmq3-dev cppzmq-dev libblosc-dev libzstd-dev zlib1g-dev libbz2-dev liblz4-dev
   libnetcdf-dev nlohmann-json3-dev libcpp-httplib-dev libcli11-dev libopenblas-dev
-  python3 python3-numpy python3-zarr python3-numcodecs
+  python3 python3-numpy python3-zarr python3-numcodecs python3-xarray python3-netcdf4
+  libplplot-dev plplot-driver-cairo
 )
 
 # The browser test of the dashboard: Debian's chromium driven by playwright-core from npm.
