@@ -32,14 +32,18 @@ enum class Store : std::uint8_t { Alias, Const, Out, Slot };
 
 }  // namespace
 
-NDArray run_program(const Program& program, std::span<const Value* const> inputs) {
+namespace {
+
+/// Evaluates `program` tile by tile: into a new block (sink == nullptr), or handing each
+/// result tile to `sink` (then no block is allocated).
+NDArray evaluate(const Program& program, std::span<const Value* const> inputs, const TileSink* sink) {
     const Shape& shape = program.shape;
     const auto nregs = static_cast<std::int32_t>(program.instrs.size());
     if (shape.size() > kMaxDims) throw ProtocolError("fused program of rank {}", shape.size());
     for (const Instr& ins : program.instrs)
         if (static_cast<int>(ins.dtype) >= kNumDTypes || DType(ins.dtype).is_complex())
             throw ProtocolError("fused program with dtype tag {}", static_cast<int>(ins.dtype));
-    NDArray out = NDArray::empty(program.dtype(), shape);
+    NDArray out = sink ? NDArray() : NDArray::empty(program.dtype(), shape);
     const std::int64_t total = shape_size(shape);
     if (total == 0) return out;
 
@@ -105,7 +109,7 @@ NDArray run_program(const Program& program, std::span<const Value* const> inputs
         }
     }
     last_use[static_cast<std::size_t>(program.result)] = nregs;
-    if (store[static_cast<std::size_t>(program.result)] == Store::Slot)
+    if (store[static_cast<std::size_t>(program.result)] == Store::Slot && sink == nullptr)
         store[static_cast<std::size_t>(program.result)] = Store::Out;
 
     // Register allocation: a slot is reused once its register is dead (after the instruction
@@ -144,7 +148,7 @@ NDArray run_program(const Program& program, std::span<const Value* const> inputs
         ptr[r] = buf;
     }
 
-    auto* out_bytes = static_cast<std::byte*>(out.raw_data());
+    auto* out_bytes = sink ? nullptr : static_cast<std::byte*>(out.raw_data());
     const std::int64_t out_size = out.itemsize();
     for (std::int64_t t0 = 0; t0 < total; t0 += kTileElems) {
         const std::int64_t n = std::min(kTileElems, total - t0);
@@ -167,10 +171,21 @@ NDArray run_program(const Program& program, std::span<const Value* const> inputs
             step.fn(step, t0, n);
         }
         const auto res = static_cast<std::size_t>(program.result);
-        if (store[res] != Store::Out)
+        if (sink) (*sink)(t0, n, ptr[res]);
+        else if (store[res] != Store::Out)
             std::memcpy(out_bytes + t0 * out_size, ptr[res], static_cast<std::size_t>(n * out_size));
     }
     return out;
+}
+
+}  // namespace
+
+NDArray run_program(const Program& program, std::span<const Value* const> inputs) {
+    return evaluate(program, inputs, nullptr);
+}
+
+void stream_program(const Program& program, std::span<const Value* const> inputs, const TileSink& sink) {
+    evaluate(program, inputs, &sink);
 }
 
 }  // namespace tessera::detail

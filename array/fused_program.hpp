@@ -17,7 +17,9 @@
 //   Const   one value (bits of the dtype's representation in u0).
 // Operations take registers a, b, c of the dtypes the builder arranged (explicit Casts).
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -123,5 +125,11 @@ Program decode_program(std::string_view bytes);
 /// Runs `program` on its input blocks; returns the output block (C-contiguous).
 /// Throws Error when an input is missing, not an array, or of the wrong dtype or shape.
 NDArray run_program(const Program& program, std::span<const Value* const> inputs);
+/// Receives the result tiles of a streamed program: elements [t0, t0 + n) of the block in C
+/// order (n <= kTileElems, t0 a multiple of kTileElems), valid during the call only.
+using TileSink = std::function<void(std::int64_t t0, std::int64_t n, const std::byte* tile)>;
+/// Evaluates `program` like run_program but hands each result tile to `sink` instead of
+/// assembling the block: a reduction consuming the program never holds a full block.
+void stream_program(const Program& program, std::span<const Value* const> inputs, const TileSink& sink);
 
 }  // namespace tessera::detail

@@ -30,8 +30,7 @@ Value chunk_op(const TaskContext& ctx) {
 
 Value fused_chunk_op(const TaskContext& ctx) {
     ReduceParams p = decode_params(ctx.task.params);
-    NDArray block = run_fused_kernel(p.program, ctx.inputs);
-    return Value(reduce_block(p, block));
+    return Value(reduce_fused_block(p, ctx.inputs));
 }
 
 Value combine_op(const TaskContext& ctx) {

@@ -72,6 +72,9 @@ ReduceParams decode_params(std::string_view bytes);
 
 /// Partials of one input block (chunk stage).
 ValueList reduce_block(const ReduceParams& params, const NDArray& block);
+/// Partials of the block computed by the fused elementwise program params.program from its
+/// inputs, streamed tile by tile into the reducer (the block is never materialized).
+ValueList reduce_fused_block(const ReduceParams& params, std::span<const Value* const> inputs);
 /// Partials of an empty block: the identity of the reduction, shaped `partial_shape`.
 ValueList identity_partials(const ReduceParams& params);
 /// Merges partial lists in order (combine stage); `parts` must not be empty.
