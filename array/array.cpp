@@ -93,6 +93,22 @@ Key Array::block_key(std::span<const std::int64_t> block) const { return node_->
 // ------------------------------------------------------------------------------ computing
 
 void Array::add_to_graph(Graph& graph, std::vector<Key>& keys) const {
+    if (GraphBatch* batch = GraphBatch::current(graph)) {
+        // Lowered with the other arrays of the batch: shared expressions are computed once.
+        auto& state = batch->state("tessera.array");
+        if (!state) {
+            auto pending = std::make_shared<std::vector<detail::NodePtr>>();
+            batch->at_finish([pending, fuse = config::get().optimize](Graph& g) {
+                detail::lower_arrays(*pending, g, fuse);
+            });
+            state = pending;
+        }
+        std::static_pointer_cast<std::vector<detail::NodePtr>>(state)->push_back(node_);
+        detail::for_each_block(chunks().numblocks(), [&](std::span<const std::int64_t> block) {
+            keys.push_back(block_key(block));
+        });
+        return;
+    }
     std::vector<Key> mine = detail::lower_arrays(std::span(&node_, 1), graph, config::get().optimize);
     keys.insert(keys.end(), std::make_move_iterator(mine.begin()), std::make_move_iterator(mine.end()));
 }

@@ -72,26 +72,27 @@ void ArrayNode::lower(LowerContext& ctx) const {
 
 bool LowerContext::fusable(const ArrayNode& node) const {
     if (!fuse || !node.is_elementwise()) return false;
-    auto it = consumers.find(&node);
+    auto it = consumers.find(node.name());
     return it != consumers.end() && it->second == 1;
 }
 
 void count_consumers(std::span<const NodePtr> outputs, LowerContext& ctx) {
-    std::unordered_set<const ArrayNode*> visited;
+    // Nodes are identified by name: the same expression built twice is one node (CSE).
+    std::unordered_set<std::string_view> visited;
     std::vector<const ArrayNode*> stack;
     for (const auto& out : outputs) {
-        ctx.consumers[out.get()] += 1;
-        if (visited.insert(out.get()).second) stack.push_back(out.get());
+        ctx.consumers[out->name()] += 1;
+        if (visited.insert(out->name()).second) stack.push_back(out.get());
     }
     while (!stack.empty()) {
         const ArrayNode* node = stack.back();
         stack.pop_back();
         // A node reading the same input twice (x * x) is still one consumer of it.
-        std::unordered_set<const ArrayNode*> seen;
+        std::unordered_set<std::string_view> seen;
         for (const auto& input : node->inputs()) {
-            if (!seen.insert(input.get()).second) continue;
-            ctx.consumers[input.get()] += 1;
-            if (visited.insert(input.get()).second) stack.push_back(input.get());
+            if (!seen.insert(input->name()).second) continue;
+            ctx.consumers[input->name()] += 1;
+            if (visited.insert(input->name()).second) stack.push_back(input.get());
         }
     }
 }

@@ -34,8 +34,9 @@ struct LowerContext {
     Graph& graph;
     /// Names of nodes whose tasks are already in the graph.
     std::unordered_set<std::string> lowered;
-    /// Number of consumers of each node within the expression being lowered (see count_consumers).
-    std::unordered_map<const ArrayNode*, int> consumers;
+    /// Number of consumers of each node (by name: equal expressions are one node) within the
+    /// expressions being lowered (see count_consumers).
+    std::unordered_map<std::string, int> consumers;
     /// Fuse elementwise chains (config().optimize).
     bool fuse = true;
 
@@ -66,6 +67,8 @@ public:
 
     /// True for nodes that may be fused into an elementwise program (blockwise, aligned blocks).
     virtual bool is_elementwise() const { return false; }
+    /// Dimension names of this node's array (sources such as from_zarr know them); empty = none.
+    virtual std::vector<std::string> dims() const { return {}; }
 
 protected:
     /// Adds this node's tasks (inputs are lowered by the implementation as needed).

@@ -318,7 +318,11 @@ template <Collection... C>
 auto compute(const C&... collections) {
     Graph graph;
     std::vector<Key> keys;
-    (collections.add_to_graph(graph, keys), ...);
+    {
+        GraphBatch batch(graph);
+        (collections.add_to_graph(graph, keys), ...);
+        batch.finish();
+    }
     std::vector<Value> values = compute_graph(graph, keys);
     std::size_t pos = 0;
     auto take = [&](const auto& c) {

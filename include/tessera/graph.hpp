@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "tessera/value.hpp"
@@ -190,6 +191,40 @@ private:
     // Open-addressing hash table over tasks_ (linear probing, load <= 1/2): each slot holds
     // (low 32 bits of Key::hash() << 32) | (position + 1); 0 is an empty slot.
     std::vector<std::uint64_t> slots_;
+};
+
+/// Several collections added to one graph together (ts::compute(a, b, ...)). While a batch for
+/// a graph is open on this thread, a collection may postpone adding its tasks to finish(), so
+/// that collections built together share work: arrays lower all their expressions at once, and
+/// an expression used by two outputs is computed once instead of being fused into both.
+///
+///     GraphBatch batch(graph);
+///     a.add_to_graph(graph, keys);  // keys now, tasks at finish()
+///     b.add_to_graph(graph, keys);
+///     batch.finish();
+class GraphBatch {
+public:
+    explicit GraphBatch(Graph& graph);
+    /// Closes the batch; work not finished is dropped.
+    ~GraphBatch();
+    GraphBatch(const GraphBatch&) = delete;
+    GraphBatch& operator=(const GraphBatch&) = delete;
+
+    /// The batch open for `graph` on this thread, or nullptr.
+    static GraphBatch* current(const Graph& graph);
+    /// State shared by the collections of one kind (`tag`), empty until one sets it.
+    std::shared_ptr<void>& state(std::string_view tag);
+    /// Work to run at finish(), in the order registered.
+    void at_finish(std::function<void(Graph&)> work);
+    /// Runs the postponed work (once) and closes the batch.
+    void finish();
+
+private:
+    Graph& graph_;
+    GraphBatch* outer_;
+    std::vector<std::pair<std::string, std::shared_ptr<void>>> states_;
+    std::vector<std::function<void(Graph&)>> work_;
+    bool open_ = true;
 };
 
 /// Dependency structure of a graph in index form (built once per computation).
