@@ -161,10 +161,7 @@ Array make_source(std::string op, const Chunks& chunks, Instr source) {
                                                    std::vector<NodePtr>{}, std::move(spec)));
 }
 
-namespace {
-
-// np.result_type of the operands: arrays promote by dtype, C++ literals like Python scalars.
-DType promote(const std::vector<Operand>& ops) {
+DType promote_operands(const std::vector<Operand>& ops) {
     std::vector<DType> arrays;
     for (const auto& op : ops)
         if (const auto* a = std::get_if<Array>(&op)) arrays.push_back(a->dtype());
@@ -174,9 +171,16 @@ DType promote(const std::vector<Operand>& ops) {
     return dtype;
 }
 
+DType float_loop_dtype(DType dtype) {
+    if (dtype.is_floating() || dtype.is_complex()) return dtype;
+    return dtype.itemsize() <= 2 ? float32 : float64;
+}
+
+namespace {
+
 Array binary(Code code, Operand a, Operand b) {
     std::vector<Operand> ops{std::move(a), std::move(b)};
-    const DType common = promote(ops);
+    const DType common = promote_operands(ops);
     check_real(common, code);
     if (code == Code::Sub && common.is_bool())
         throw DTypeError(
@@ -201,7 +205,7 @@ Array unary(Code code, const Array& a) {
         case Code::Abs: return make_elementwise(code, a.dtype(), a.dtype(), {a});
         case Code::IsNan: return make_elementwise(code, bool_, a.dtype(), {a});
         default: {
-            const DType f = float_dtype(a.dtype());
+            const DType f = float_loop_dtype(a.dtype());
             return make_elementwise(code, f, f, {a});
         }
     }
@@ -209,7 +213,7 @@ Array unary(Code code, const Array& a) {
 
 Array where_impl(const Array& cond, Operand a, Operand b) {
     std::vector<Operand> values{a, b};
-    const DType dtype = promote(values);
+    const DType dtype = promote_operands(values);
     return make_elementwise(Code::Where, dtype, dtype, {cond, std::move(a), std::move(b)});
 }
 

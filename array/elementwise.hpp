@@ -73,6 +73,14 @@ using Operand = std::variant<Array, Scalar>;
 /// result has dtype `dtype`. NotImplemented for complex operands.
 Array make_elementwise(Code code, DType dtype, DType compute, const std::vector<Operand>& operands);
 
+/// np.result_type of the operands: arrays promote by dtype, C++ literals like Python scalars.
+DType promote_operands(const std::vector<Operand>& operands);
+
+/// The dtype of NumPy's float loop for an input of `dtype` (float16, which Tessera lacks, is
+/// replaced by float32): floats unchanged, bool and 1- and 2-byte integers float32, other
+/// integers float64.
+DType float_loop_dtype(DType dtype);
+
 /// A source node (no inputs) of `shape`/`chunks` evaluating `source` at every global index.
 Array make_source(std::string op, const Chunks& chunks, Instr source);
 

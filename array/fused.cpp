@@ -20,36 +20,7 @@
 
 namespace tessera::detail {
 
-std::string_view code_name(Code code) {
-    switch (code) {
-        case Code::Load: return "load";
-        case Code::Const: return "full";
-        case Code::Arange: return "arange";
-        case Code::Linspace: return "linspace";
-        case Code::Random: return "random";
-        case Code::Add: return "add";
-        case Code::Sub: return "sub";
-        case Code::Mul: return "mul";
-        case Code::Div: return "truediv";
-        case Code::Lt: return "lt";
-        case Code::Le: return "le";
-        case Code::Gt: return "gt";
-        case Code::Ge: return "ge";
-        case Code::Eq: return "eq";
-        case Code::Ne: return "ne";
-        case Code::Neg: return "neg";
-        case Code::Abs: return "absolute";
-        case Code::Sqrt: return "sqrt";
-        case Code::Exp: return "exp";
-        case Code::Log: return "log";
-        case Code::Sin: return "sin";
-        case Code::Cos: return "cos";
-        case Code::IsNan: return "isnan";
-        case Code::Where: return "where";
-        case Code::Cast: return "astype";
-    }
-    return "unknown";
-}
+// code_name is defined with the elementwise operations (array/ufuncs.cpp).
 
 std::uint64_t scalar_bits(const Scalar& value, DType dtype) {
     return visit_real_dtype(dtype, "a fused constant", [&](auto tag) {

@@ -88,21 +88,6 @@ void binary_kernel(const Step& s, std::int64_t, std::int64_t n) {
     for (std::int64_t k = 0; k < n; ++k) out[k] = binary_op<C, T>(a[k], b[k]);
 }
 
-template <class T, class F>
-void simd_map(const T* in, T* out, std::int64_t n, F f) {
-    using B = xsimd::batch<T>;
-    constexpr auto width = static_cast<std::int64_t>(B::size);
-    std::int64_t k = 0;
-    for (; k + width <= n; k += width) f(B::load_unaligned(in + k)).store_unaligned(out + k);
-    if (k < n) {
-        alignas(64) std::array<T, B::size> tmp;
-        tmp.fill(T(1));
-        std::copy(in + k, in + n, tmp.begin());
-        f(B::load_aligned(tmp.data())).store_aligned(tmp.data());
-        std::copy(tmp.begin(), tmp.begin() + (n - k), out + k);
-    }
-}
-
 template <Code C, class T>
 void unary_kernel(const Step& s, std::int64_t, std::int64_t n) {
     const T* __restrict a = reinterpret_cast<const T*>(s.a);
@@ -133,7 +118,7 @@ void unary_kernel(const Step& s, std::int64_t, std::int64_t n) {
         } else if constexpr (C == Code::Exp) {
             simd_map(a, out, n, [](auto x) { return xsimd::exp(x); });
         } else if constexpr (C == Code::Log) {
-            simd_map(a, out, n, [](auto x) { return xsimd::log(x); });
+            simd_map_checked(a, out, n, [](auto x) { return xsimd::log(x); }, [](T x) { return std::log(x); });
         } else if constexpr (C == Code::Sin) {
             simd_map(a, out, n, [](auto x) { return xsimd::sin(x); });
         } else {
@@ -363,6 +348,14 @@ StepFn resolve_kernel(const Program& program, std::int32_t reg) {
                     return &cast_kernel<To, typename decltype(from)::type>;
                 });
             });
+            break;
+        default:  // the other NumPy ufuncs (array/ufunc_kernels.cpp)
+            if (!is_binary(ins.code) && !is_unary(ins.code)) bad_program("unknown operation", reg);
+            if (is_binary(ins.code) && operand_type(ins.a) != operand_type(ins.b))
+                bad_program("operand dtypes differ", reg);
+            if (dtype != (is_comparison(ins.code) ? bool_ : operand_type(ins.a)))
+                bad_program("result dtype", reg);
+            fn = ufunc_kernel(ins.code, operand_type(ins.a));
             break;
     }
     if (fn == nullptr) bad_program("unsupported operation or dtype", reg);

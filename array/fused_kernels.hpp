@@ -82,6 +82,10 @@ struct Step {
 /// operation and its operand dtypes do not fit together.
 StepFn resolve_kernel(const Program& program, std::int32_t reg);
 
+/// The kernel of a binary or unary ufunc beyond the core arithmetic (array/ufunc_kernels.cpp)
+/// for operands of `operand` dtype; nullptr when the operation has no loop for that dtype.
+StepFn ufunc_kernel(Code code, DType operand);
+
 [[noreturn]] void bad_program(const char* what, std::int64_t reg);
 
 }  // namespace tessera::detail

@@ -41,18 +41,39 @@ enum class Code : std::uint8_t {
     Arange,
     Linspace,
     Random,
-    // binary (operands of one dtype; comparisons give bool)
+    // binary, operands of one dtype, result of that dtype
     Add,
     Sub,
     Mul,
     Div,
+    Mod,       // NumPy remainder: the sign of the divisor
+    FloorDiv,
+    Pow,
+    FMod,      // C fmod: the sign of the dividend
+    BitAnd,
+    BitOr,
+    BitXor,
+    Shl,
+    Shr,
+    Arctan2,
+    Hypot,
+    Minimum,   // NaN-propagating
+    Maximum,
+    FMin,      // NaN-ignoring
+    FMax,
+    Copysign,
+    LogAddExp,
+    // binary, operands of one dtype, bool result
     Lt,
     Le,
     Gt,
     Ge,
     Eq,
     Ne,
-    // unary
+    LogicalAnd,
+    LogicalOr,
+    LogicalXor,
+    // unary, result of the operand's dtype
     Neg,
     Abs,
     Sqrt,
@@ -60,7 +81,37 @@ enum class Code : std::uint8_t {
     Log,
     Sin,
     Cos,
+    Sign,
+    Cbrt,
+    Expm1,
+    Log1p,
+    Log2,
+    Log10,
+    Tan,
+    Arcsin,
+    Arccos,
+    Arctan,
+    Sinh,
+    Cosh,
+    Tanh,
+    Arcsinh,
+    Arccosh,
+    Arctanh,
+    Floor,
+    Ceil,
+    Trunc,
+    Rint,      // round half to even
+    Square,
+    Reciprocal,
+    Deg2Rad,
+    Rad2Deg,
+    Invert,    // bitwise not (logical not for bool)
+    // unary, bool result
     IsNan,
+    IsInf,
+    IsFinite,
+    Signbit,
+    LogicalNot,
     // others
     Where,  // a: bool condition, b / c: values
     Cast,   // a converted to dtype (NumPy astype rules)
@@ -68,9 +119,12 @@ enum class Code : std::uint8_t {
 
 /// The text NumPy uses for the operation ("add", "sqrt", ...), also the key prefix.
 std::string_view code_name(Code code);
-constexpr bool is_binary(Code c) { return c >= Code::Add && c <= Code::Ne; }
-constexpr bool is_comparison(Code c) { return c >= Code::Lt && c <= Code::Ne; }
-constexpr bool is_unary(Code c) { return c >= Code::Neg && c <= Code::IsNan; }
+constexpr bool is_binary(Code c) { return c >= Code::Add && c <= Code::LogicalXor; }
+/// Binary and unary operations whose result is bool whatever the operand dtype.
+constexpr bool is_comparison(Code c) {
+    return (c >= Code::Lt && c <= Code::LogicalXor) || (c >= Code::IsNan && c <= Code::LogicalNot);
+}
+constexpr bool is_unary(Code c) { return c >= Code::Neg && c <= Code::LogicalNot; }
 constexpr bool is_source(Code c) { return c == Code::Arange || c == Code::Linspace || c == Code::Random; }
 
 struct Instr {

@@ -1,6 +1,7 @@
 // Elementwise operations against whole-array xtensor references over several chunkings (and
 // mixed chunkings), broadcasting, NumPy dtype promotion, errors at build time, and fusion.
-// Creation functions: tests/array_elementwise/creation.cpp; random: .../random.cpp.
+// Creation functions: tests/array_elementwise/creation.cpp; random: .../random.cpp; the NumPy
+// ufuncs of tessera/elementwise.hpp: .../ufuncs.cpp (NumPy fixtures) and .../ufunc_api.cpp.
 #include "array/simd.hpp"  // first: silences GCC 12's false AVX-512 warnings in xtensor
 
 #include <doctest/doctest.h>

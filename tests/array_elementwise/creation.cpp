@@ -46,7 +46,8 @@ TEST_CASE("full, zeros, ones and empty for every real dtype and chunking") {
     // Values are converted like astype; a strongly typed scalar keeps its dtype.
     CHECK(compute_all(ts::full({3}, -1.7, {.dtype = ts::uint8})).equals(NDArray::full(ts::uint8, {3}, -1.7)));
     CHECK(ts::full({2}, ts::Scalar(std::int64_t{3}, ts::int16)).dtype() == ts::int16);
-    CHECK(ts::full({2}, 3).dtype() == ts::float64);
+    CHECK(ts::full({2}, 3).dtype() == ts::int64);  // np.full(2, 3).dtype
+    CHECK(ts::full({2}, 3.0).dtype() == ts::float64);
     CHECK(compute_all(ts::full({2, 2}, ts::nan)).equals(NDArray::full(ts::float64, {2, 2}, ts::nan)));
 }
 
