@@ -29,9 +29,8 @@ Array full_impl(std::string op, const Shape& shape, const Scalar& value, DType d
 
 // NumPy's arange: `length` values, the first two given, the rest first + i * (second - first)
 // computed in the dtype (see the Arange kernel).
-Array arange_impl(std::int64_t length, const Scalar& first, const Scalar& second,
+Array arange_impl(std::int64_t length, const Scalar& first, const Scalar& second, DType dtype,
                   const CreateOptions& options) {
-    const DType dtype = options.dtype;
     if (dtype.is_complex() || dtype.is_bool())
         throw NotImplemented("arange: dtype {} is not supported", dtype);
     detail::Instr ins;
@@ -45,19 +44,17 @@ Array arange_impl(std::int64_t length, const Scalar& first, const Scalar& second
 }  // namespace
 
 Array full(const Shape& shape, const Scalar& value, const CreateOptions& options) {
-    // CreateOptions::dtype cannot be "unset": a strongly typed Scalar (Scalar(3, ts::uint8))
-    // with the default float64 keeps its own dtype, like np.full(shape, np.uint8(3)).
-    DType dtype = options.dtype;
-    if (!value.is_weak() && dtype == float64) dtype = value.dtype();
+    // Unset: the value's dtype, like np.full(shape, 3) (int64) or np.full(shape, np.uint8(3)).
+    const DType dtype = options.dtype.value_or(value.dtype());
     return full_impl("full", shape, value, dtype, options.chunks);
 }
 
 Array zeros(const Shape& shape, const CreateOptions& options) {
-    return full_impl("zeros", shape, Scalar(0), options.dtype, options.chunks);
+    return full_impl("zeros", shape, Scalar(0), options.dtype.value_or(float64), options.chunks);
 }
 
 Array ones(const Shape& shape, const CreateOptions& options) {
-    return full_impl("ones", shape, Scalar(1), options.dtype, options.chunks);
+    return full_impl("ones", shape, Scalar(1), options.dtype.value_or(float64), options.chunks);
 }
 
 Array empty(const Shape& shape, const CreateOptions& options) { return zeros(shape, options); }
@@ -90,17 +87,17 @@ Array arange(double start, double stop, double step, const CreateOptions& option
             throw ValueError("arange: overflow while computing length");
         length = std::max<std::int64_t>(static_cast<std::int64_t>(len), 0);
     }
-    return arange_impl(length, Scalar(start), Scalar(start + step), options);
+    return arange_impl(length, Scalar(start), Scalar(start + step), options.dtype.value_or(float64), options);
 }
 
 Array arange(std::int64_t stop, const CreateOptions& options) {
     return arange_impl(std::max<std::int64_t>(stop, 0), Scalar(std::int64_t{0}),
-                       Scalar(std::int64_t{1}), options);
+                       Scalar(std::int64_t{1}), options.dtype.value_or(int64), options);
 }
 
 Array linspace(double start, double stop, std::int64_t num, const CreateOptions& options) {
     if (num < 0) throw ValueError("Number of samples, {}, must be non-negative.", num);
-    const DType dtype = options.dtype;
+    const DType dtype = options.dtype.value_or(float64);
     if (dtype.is_complex()) throw NotImplemented("linspace: dtype {} is not supported", dtype);
     // NumPy 1.24's linspace (endpoint=True): see the Linspace kernel.
     const std::int64_t div = num - 1;

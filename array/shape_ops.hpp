@@ -95,4 +95,15 @@ struct NormalizedSlice {
 /// ValueError "slice step cannot be zero".
 NormalizedSlice normalize_slice(const Slice& slice, std::int64_t n);
 
+/// The values of an integer index array as int64 (C order). IndexError "arrays used as indices
+/// must be of integer (or boolean) type" for other dtypes; bool is `what`'s NotImplemented /
+/// IndexError, decided by the caller (checked before calling).
+std::vector<std::int64_t> index_values(const NDArray& indices);
+/// Normalizes negative indices against `n` in place; IndexError "index 10 is out of bounds for
+/// axis 0 with size 10" otherwise.
+void normalize_indices(std::vector<std::int64_t>& indices, std::int64_t axis, std::int64_t n);
+
+/// take() with already normalized indices (0 <= index < x.shape(axis)), 1-d result axis.
+Array take_normalized(const Array& x, const std::vector<std::int64_t>& indices, std::int64_t axis);
+
 }  // namespace tessera::detail

@@ -62,8 +62,13 @@ struct ReduceOptions {
 /// Options of creation functions.
 struct CreateOptions {
     ChunkSpec chunks = {};  // default "auto"
-    DType dtype = float64;
+    /// Unset: the function's NumPy default (float64 for zeros/ones/empty/linspace/eye and
+    /// arange(start, stop, step), int64 for arange(stop), the value's dtype for full).
+    std::optional<DType> dtype = std::nullopt;
 };
+
+class IndexList;
+struct RechunkOptions;
 
 /// A lazy chunked N-d array (a cheap handle to an immutable expression node).
 class Array {
@@ -84,6 +89,8 @@ public:
     const std::string& name() const;
     /// The block (key) of block index `block`.
     Key block_key(std::span<const std::int64_t> block) const;
+    /// Dimension names (from Zarr `_ARRAY_DIMENSIONS` / `dimension_names`); empty when unnamed.
+    std::vector<std::string> dims() const;
 
     /// Runs the graph and returns the whole array.
     NDArray compute(const ComputeOptions& options = {}) const;
@@ -108,6 +115,29 @@ public:
     Array any(const Axes& axis = {}, const ReduceOptions& options = {}) const;
     Array all(const Axes& axis = {}, const ReduceOptions& options = {}) const;
 
+    // Shape shortcuts (see the free functions of the same names in array_shape.hpp and
+    // indexing.hpp; the index types are complete there).
+    /// transpose(*this): the axes reversed.
+    Array T() const;
+    Array transpose(const std::vector<std::int64_t>& axes = {}) const;
+    Array reshape(const Shape& shape) const;
+    Array rechunk(const ChunkSpec& chunks = {}) const;
+    Array rechunk(const ChunkSpec& chunks, const RechunkOptions& options) const;
+    Array ravel() const;
+    /// A 1-d copy in C order (same as ravel(): Tessera arrays are immutable).
+    Array flatten() const;
+    Array squeeze(const Axes& axis = {}) const;
+    /// Basic indexing: `x[{1, ts::Slice(2, 5)}]`, `x[3]` (getitem).
+    Array operator[](const IndexList& index) const;
+    /// Boolean mask indexing `x[x > 0]` (getitem_mask).
+    Array operator[](const Array& mask) const;
+    /// Basic indexing with one argument per item: `x(1, ts::Slice(2, 5), ts::newaxis)`
+    /// (defined in array_shape.hpp).
+    template <class... Items>
+    Array operator()(const Items&... items) const;
+    /// compute_chunk_sizes(*this).
+    Array compute_chunk_sizes() const;
+
     // Collection protocol (compute(a, b, ...)).
     void add_to_graph(Graph& graph, std::vector<Key>& keys) const;
     NDArray finalize(std::span<const Value> values) const;
@@ -131,7 +161,7 @@ Array ones_like(const Array& a);
 Array full_like(const Array& a, const Scalar& value);
 /// Values start, start+step, ... < stop (NumPy's length rule); ValueError when step == 0.
 Array arange(double start, double stop, double step = 1, const CreateOptions& options = {});
-Array arange(std::int64_t stop, const CreateOptions& options = {.dtype = int64});
+Array arange(std::int64_t stop, const CreateOptions& options = {});
 /// `num` evenly spaced values over [start, stop] (endpoint included).
 Array linspace(double start, double stop, std::int64_t num, const CreateOptions& options = {});
 /// Chunks a materialized array (copied into the graph once).

@@ -106,6 +106,11 @@ private:
 ///     ts::getitem(x, {ts::ellipsis, -1});   // x[..., -1]
 Array getitem(const Array& x, const IndexList& index);
 
+template <class... Items>
+Array Array::operator()(const Items&... items) const {
+    return getitem(*this, IndexList(std::vector<IndexItem>{IndexItem(items)...}));
+}
+
 // ------------------------------------------------------------------------------ axes
 
 /// Permutes the axes (empty `axes` reverses them); block (i, j) of the result is the transposed
