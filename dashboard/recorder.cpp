@@ -55,17 +55,19 @@ std::string host_name() {
 // key's interned name id, so this is one hash lookup per distinct name, not per task.
 void describe_graph(const Graph& graph, RunMeta& meta,
                     const std::unordered_map<std::string, std::int32_t>& group_index) {
-    std::unordered_map<std::uint32_t, std::int32_t> group_by_name;
-    std::uint32_t last_name = 0;
+    // Groups are interned (one address per group): cache by that address.
+    std::unordered_map<const char*, std::int32_t> group_by_ptr;
+    const char* last_ptr = nullptr;
     std::int32_t last_group = -1;
     auto group_of = [&](const Key& key) -> std::int32_t {
-        if (key.name_id() == last_name && last_group >= 0) return last_group;
-        auto it = group_by_name.find(key.name_id());
-        if (it == group_by_name.end()) {
-            const auto found = group_index.find(std::string(key.group()));
-            it = group_by_name.emplace(key.name_id(), found == group_index.end() ? -1 : found->second).first;
+        const std::string_view group = key.group();
+        if (group.data() == last_ptr) return last_group;
+        auto it = group_by_ptr.find(group.data());
+        if (it == group_by_ptr.end()) {
+            const auto found = group_index.find(std::string(group));
+            it = group_by_ptr.emplace(group.data(), found == group_index.end() ? -1 : found->second).first;
         }
-        last_name = key.name_id();
+        last_ptr = group.data();
         last_group = it->second;
         return it->second;
     };

@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -21,6 +22,19 @@
 
 namespace tessera {
 namespace {
+
+bool is_hex_token(std::string_view s) {
+    return s.size() >= 8 && std::all_of(s.begin(), s.end(), [](char c) {
+               return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+           });
+}
+
+/// The group of a key name: the name up to its last '-' when a hex token follows.
+std::string_view group_of_name(std::string_view n) {
+    const std::size_t dash = n.rfind('-');
+    if (dash == std::string_view::npos || !is_hex_token(n.substr(dash + 1))) return n;
+    return n.substr(0, dash);
+}
 
 class InternTable {
 public:
@@ -48,15 +62,18 @@ public:
                 id = it->second;
             } else {
                 id = append(name);
-                shard.ids.emplace(names_[id], id);
+                shard.ids.emplace(names_[id].name, id);
             }
         }
-        last_name = names_[id];
+        last_name = names_[id].name;
         last_id = id;
         return id;
     }
 
-    std::string_view name(std::uint32_t id) const { return names_[id]; }
+    std::string_view name(std::uint32_t id) const { return names_[id].name; }
+    /// The group's one stable string: every name of a group shares its address, so observers
+    /// can cache per group by pointer.
+    std::string_view group(std::uint32_t id) const { return names_[id].group; }
 
 private:
     static constexpr std::size_t kShards = 64;
@@ -66,30 +83,32 @@ private:
         std::unordered_map<std::string_view, std::uint32_t> ids;
     };
 
+    struct Entry {
+        std::string name;
+        std::string_view group;
+    };
+
     std::uint32_t append(std::string_view name) {
         std::lock_guard lock(append_mutex_);
         if (count_ == UINT32_MAX) throw GraphError("too many distinct key names (more than 2^32)");
         const std::uint32_t id = count_++;
-        names_.slot_for_write(id) = std::string(name);
+        Entry& entry = names_.slot_for_write(id);
+        entry.name = std::string(name);
+        entry.group = *groups_.emplace(group_of_name(name)).first;  // node-based: stable
         return id;
     }
 
     Shard shards_[kShards];
     std::mutex append_mutex_;
     std::uint32_t count_ = 0;
-    detail::AppendTable<std::string> names_;
+    detail::AppendTable<Entry> names_;
+    std::unordered_set<std::string, std::hash<std::string_view>, std::equal_to<>> groups_;  // under append_mutex_
 };
 
 // Never destroyed: Keys in static objects may outlive any destruction order we could pick.
 InternTable& intern_table() {
     static InternTable* table = new InternTable();
     return *table;
-}
-
-bool is_hex_token(std::string_view s) {
-    return s.size() >= 8 && std::all_of(s.begin(), s.end(), [](char c) {
-               return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-           });
 }
 
 }  // namespace
@@ -99,12 +118,7 @@ Key::Key(std::string_view name, std::vector<std::int64_t> index)
 
 std::string_view Key::name() const { return intern_table().name(name_); }
 
-std::string_view Key::group() const {
-    const std::string_view n = name();
-    const std::size_t dash = n.rfind('-');
-    if (dash == std::string_view::npos || !is_hex_token(n.substr(dash + 1))) return n;
-    return n.substr(0, dash);
-}
+std::string_view Key::group() const { return intern_table().group(name_); }
 
 std::string Key::str() const {
     if (index_.empty()) return fmt::format("'{}'", name());

@@ -79,10 +79,19 @@ void EventSink::run_start(const std::string& scheduler, int n_threads) {
     info.n_threads = n_threads;
     info.started_at = std::chrono::system_clock::now();
     info.graph = &graph_;
-    std::unordered_map<std::string_view, std::size_t> position;
+    // Groups are interned: one address per group, so the map hashes pointers, not text.
+    std::unordered_map<const char*, std::size_t> position;
+    const char* last = nullptr;
+    std::size_t last_position = 0;
     for (const Task& task : graph_.tasks()) {
         const std::string_view group = task.key.group();
-        auto [it, inserted] = position.try_emplace(group, info.groups.size());
+        if (group.data() == last) {
+            ++info.groups[last_position].second;
+            continue;
+        }
+        auto [it, inserted] = position.try_emplace(group.data(), info.groups.size());
+        last = group.data();
+        last_position = it->second;
         if (inserted) info.groups.emplace_back(std::string(group), 0);
         ++info.groups[it->second].second;
     }
