@@ -13,6 +13,11 @@
 /// `tessera-worker tcp://127.0.0.1:8786`, then `ts::Client client("tcp://127.0.0.1:8786");`, or
 /// TESSERA_SCHEDULER=tcp://127.0.0.1:8786 in the environment of an unmodified program.
 ///
+/// Beyond compute(): the futures API (futures.hpp: submit, map, gather, scatter, wait,
+/// as_completed) and Client::persist, both keeping results on the workers until released.
+/// Workers fetch inputs directly from the peer holding them; control messages are batched per
+/// loop turn. With a memory limit, workers spill results to disk (LocalClusterOptions).
+///
 /// Tasks must use registered operations (TESSERA_REGISTER_KERNEL) known to the workers;
 /// constants (from_array, persist) travel with the graph. Values cross processes as arrays, lists
 /// and None; other C++ objects cannot.
@@ -23,15 +28,24 @@
 #include <utility>
 #include <vector>
 
+#include "tessera/futures.hpp"
 #include "tessera/scheduler.hpp"
 
 namespace tessera {
 
+class Array;
+
 struct LocalClusterOptions {
     int n_workers = 2;
     int threads_per_worker = 1;
-    /// Per-worker memory limit passed to the workers ("4GiB"; empty = none; reported only).
+    /// Per-worker limit of managed memory (the bytes of results a worker holds; "4GiB";
+    /// empty = none): above 70% results are spilled to local_directory, least recently used
+    /// first, and read back when needed; above 80% the worker starts no new task; above 95% it
+    /// exits and (restart_workers) a new one takes its slot.
     std::string memory_limit{};
+    /// Where workers spill (a per-process subdirectory, removed at exit); default: the system
+    /// temp directory.
+    std::string local_directory{};
     /// Worker program; default: $TESSERA_WORKER_PROGRAM, else tessera-worker next to the library's
     /// build directory, else in the install prefix's bin/, else on PATH.
     std::string worker_program{};
@@ -107,9 +121,40 @@ public:
     /// Workers connected to the scheduler (asks it).
     int n_workers();
 
+    // ------------------------------------------------------------------ futures (futures.hpp)
+
+    /// Runs the registered kernel `op` on `args` on a worker. GraphError "operation 'x' is not
+    /// registered on any worker of the cluster at tcp://..." when no connected worker has it;
+    /// ValueError for an empty or foreign Future argument; Error for an argument holding a
+    /// C++ object.
+    ///     ts::Future f = client.submit("myproj.add", {other_future, 10});
+    Future submit(std::string_view op, std::vector<TaskArg> args = {}, SubmitOptions options = {});
+    /// submit(op, {item}) for each item; keys as submit (an explicit options.key gets "-N"
+    /// appended for item N).
+    std::vector<Future> map(std::string_view op, const std::vector<Value>& items, SubmitOptions options = {});
+    /// The values of `futures` in order, fetched directly from the workers holding them. Throws
+    /// the first erred future's error as Future::result() does; WorkerError after
+    /// `timeout_seconds` (negative: no limit).
+    std::vector<Value> gather(const std::vector<Future>& futures, double timeout_seconds = -1);
+    /// Places `values` on the workers (on every worker with broadcast) and returns their futures,
+    /// to pass large shared inputs to many tasks without sending them each time.
+    std::vector<Future> scatter(const std::vector<Value>& values, ScatterOptions options = {});
+    /// Cancels every future that has not finished (their dependents too).
+    void cancel(const std::vector<Future>& futures);
+    /// Peer addresses of the workers holding the finished `future`'s value (asks the scheduler).
+    std::vector<std::string> who_has(const Future& future);
+
+    /// Computes `array` on the cluster and keeps its blocks on the workers: the returned Array's
+    /// blocks are Futures, read in place by later computes through this client; destroying the
+    /// last handle frees them cluster-wide. Computing it with another scheduler throws Error
+    /// "task KEY: block KEY is held on a distributed cluster; compute it with the Client that
+    /// persisted it". Errors of the computation arrive with the first compute that needs them.
+    ///     ts::Array p = client.persist(x * 2.0);      // x * 2.0 computed once, kept remote
+    ///     double m = p.mean().compute().item<double>();
+    Array persist(const Array& array);
+
 private:
-    struct Impl;
-    std::unique_ptr<Impl> impl_;
+    std::shared_ptr<detail::ClientCore> core_;
     std::shared_ptr<void> installed_;
 };
 

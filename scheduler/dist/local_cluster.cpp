@@ -77,6 +77,10 @@ struct LocalCluster::Impl {
             args.emplace_back("--memory-limit");
             args.push_back(options.memory_limit);
         }
+        if (!options.local_directory.empty()) {
+            args.emplace_back("--local-directory");
+            args.push_back(options.local_directory);
+        }
         args.insert(args.end(), options.worker_args.begin(), options.worker_args.end());
         std::vector<std::string> env;
         for (char** e = environ; *e; ++e) env.emplace_back(*e);

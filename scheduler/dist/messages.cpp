@@ -167,4 +167,98 @@ DoneItem read_done_item(Incoming& in) {
     return item;
 }
 
+// ------------------------------------------------------------------------------- futures
+
+Outgoing encode(std::vector<FutureSpec>&& specs) {
+    Outgoing out(MsgType::FutureSubmit);
+    out.w.put(static_cast<std::uint64_t>(specs.size()));
+    for (auto& spec : specs) {
+        out.w.put_key(spec.key);
+        out.w.put_str(spec.op);
+        out.w.put_str(spec.params);
+        out.w.put(static_cast<std::uint64_t>(spec.deps.size()));
+        for (const Key& d : spec.deps) out.w.put_key(d);
+        out.w.put(spec.priority);
+        out.w.put(static_cast<std::uint8_t>(spec.held));
+        out.w.put(static_cast<std::uint8_t>(spec.broadcast));
+        put_optional_value(out, std::move(spec.constant));
+    }
+    return out;
+}
+
+std::vector<FutureSpec> decode_future_submit(Incoming& in) {
+    Reader& r = *in.r;
+    std::vector<FutureSpec> specs(static_cast<std::size_t>(r.get_count(40)));
+    for (auto& spec : specs) {
+        spec.key = r.get_key();
+        spec.op = r.get_str();
+        spec.params = r.get_str();
+        spec.deps.resize(static_cast<std::size_t>(r.get_count(16)));
+        for (Key& d : spec.deps) d = r.get_key();
+        spec.priority = r.get<std::int64_t>();
+        spec.held = r.get_bool();
+        spec.broadcast = r.get_bool();
+        spec.constant = get_optional_value(in);
+    }
+    r.finish();
+    return specs;
+}
+
+Outgoing encode_keys(MsgType type, std::uint64_t request, const std::vector<Key>& keys) {
+    Outgoing out(type);
+    out.w.put(request);
+    out.w.put(static_cast<std::uint64_t>(keys.size()));
+    for (const Key& k : keys) out.w.put_key(k);
+    return out;
+}
+
+std::vector<Key> decode_keys(Incoming& in, std::uint64_t& request) {
+    Reader& r = *in.r;
+    request = r.get<std::uint64_t>();
+    std::vector<Key> keys(static_cast<std::size_t>(r.get_count(16)));
+    for (Key& k : keys) k = r.get_key();
+    r.finish();
+    return keys;
+}
+
+void write_status_item(Writer& w, const FutureStatusItem& item) {
+    w.put_key(item.key);
+    w.put(static_cast<std::uint8_t>(item.status));
+    w.put(item.nbytes);
+    w.put_str(item.error_kind);
+    w.put_str(item.error_message);
+    w.put_key(item.origin);
+}
+
+FutureStatusItem read_status_item(Reader& r) {
+    FutureStatusItem item;
+    item.key = r.get_key();
+    const auto status = r.get<std::uint8_t>();
+    if (status < 1 || status > 3) throw ProtocolError("unknown future status {}", status);
+    item.status = static_cast<FutureStatusItem::Status>(status);
+    item.nbytes = r.get<std::int64_t>();
+    item.error_kind = r.get_str();
+    item.error_message = r.get_str();
+    item.origin = r.get_key();
+    return item;
+}
+
+void write_who_has_item(Writer& w, const WhoHasItem& item) {
+    w.put(static_cast<std::uint8_t>(item.found));
+    w.put(static_cast<std::uint8_t>(item.in_memory));
+    w.put(static_cast<std::uint8_t>(item.erred));
+    w.put(item.tid);
+    put_strs(w, item.addresses);
+}
+
+WhoHasItem read_who_has_item(Reader& r) {
+    WhoHasItem item;
+    item.found = r.get_bool();
+    item.in_memory = r.get_bool();
+    item.erred = r.get_bool();
+    item.tid = r.get<std::uint64_t>();
+    item.addresses = get_strs(r);
+    return item;
+}
+
 }  // namespace tessera::dist

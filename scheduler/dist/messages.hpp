@@ -78,6 +78,45 @@ struct DoneItem {
 void write_done_item(Outgoing& out, DoneItem&& item);
 DoneItem read_done_item(Incoming& in);
 
+/// A task of the futures API: deps name keys submitted before by the same client.
+struct FutureSpec {
+    Key key;
+    std::string op;
+    std::string params;
+    std::vector<Key> deps;
+    std::int64_t priority = 0;
+    bool held = true;        // a client Future refers to it (literal arguments are not held)
+    bool broadcast = false;  // scatter to every worker
+    std::optional<PackedValue> constant;
+};
+Outgoing encode(std::vector<FutureSpec>&& specs);
+std::vector<FutureSpec> decode_future_submit(Incoming& in);
+
+/// A key list (FutureRelease, FutureCancel, WhoHas with a request number).
+Outgoing encode_keys(MsgType type, std::uint64_t request, const std::vector<Key>& keys);
+std::vector<Key> decode_keys(Incoming& in, std::uint64_t& request);
+
+/// What the client learns about one of its futures.
+struct FutureStatusItem {
+    enum class Status : std::uint8_t { Finished = 1, Error = 2, Cancelled = 3 };
+    Key key;
+    Status status = Status::Finished;
+    std::int64_t nbytes = 0;
+    std::string error_kind, error_message;
+    Key origin;  // the task that failed (the key itself or one of its dependencies)
+};
+void write_status_item(Writer& w, const FutureStatusItem& item);
+FutureStatusItem read_status_item(Reader& r);
+
+/// Where a key is: found, in memory, its task id and the workers' peer addresses.
+struct WhoHasItem {
+    bool found = false, in_memory = false, erred = false;
+    std::uint64_t tid = 0;
+    std::vector<std::string> addresses;
+};
+void write_who_has_item(Writer& w, const WhoHasItem& item);
+WhoHasItem read_who_has_item(Reader& r);
+
 struct WorkerInfo {
     std::string name, address;
     std::int32_t nthreads = 0;

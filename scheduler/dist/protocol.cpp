@@ -34,6 +34,12 @@ std::string_view to_string(MsgType type) {
         case MsgType::Info: return "info";
         case MsgType::Goodbye: return "goodbye";
         case MsgType::Shutdown: return "shutdown";
+        case MsgType::FutureSubmit: return "future-submit";
+        case MsgType::FutureRelease: return "future-release";
+        case MsgType::FutureCancel: return "future-cancel";
+        case MsgType::FutureStatus: return "future-status";
+        case MsgType::WhoHas: return "who-has";
+        case MsgType::WhoHasReply: return "who-has-reply";
     }
     return "?";
 }

@@ -53,8 +53,14 @@ enum class MsgType : std::uint8_t {
     Info,         // scheduler -> client
     Goodbye,      // worker/client -> scheduler
     Shutdown,     // scheduler -> worker
+    FutureSubmit,   // client -> scheduler: tasks whose results stay on the workers
+    FutureRelease,  // client -> scheduler: keys no Future refers to any more
+    FutureCancel,   // client -> scheduler
+    FutureStatus,   // scheduler -> client: a batch of finished / erred / cancelled keys
+    WhoHas,         // client -> scheduler: where are these keys
+    WhoHasReply,    // scheduler -> client
 };
-inline constexpr std::uint8_t kMaxMsgType = static_cast<std::uint8_t>(MsgType::Shutdown);
+inline constexpr std::uint8_t kMaxMsgType = static_cast<std::uint8_t>(MsgType::WhoHasReply);
 
 std::string_view to_string(MsgType type);
 

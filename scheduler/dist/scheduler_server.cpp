@@ -115,6 +115,26 @@ struct SchedulerServer::Impl {
                     return state.cancel(id, run);
                 }
                 case MsgType::InfoRequest: return send_info(id);
+                case MsgType::FutureSubmit: return state.future_submit(id, decode_future_submit(in));
+                case MsgType::FutureRelease: {
+                    std::uint64_t request = 0;
+                    return state.future_release(id, decode_keys(in, request));
+                }
+                case MsgType::FutureCancel: {
+                    std::uint64_t request = 0;
+                    return state.future_cancel(id, decode_keys(in, request));
+                }
+                case MsgType::WhoHas: {
+                    std::uint64_t request = 0;
+                    const std::vector<Key> keys = decode_keys(in, request);
+                    Outgoing out(MsgType::WhoHasReply);
+                    out.w.put(request);
+                    const std::vector<WhoHasItem> items = state.who_has(id, keys);
+                    out.w.put(static_cast<std::uint64_t>(items.size()));
+                    for (const WhoHasItem& item : items) write_who_has_item(out.w, item);
+                    send(socket, id, std::move(out));
+                    return;
+                }
                 default:
                     throw ProtocolError("unexpected {} message from a client", to_string(in.type));
             }
@@ -132,6 +152,8 @@ struct SchedulerServer::Impl {
             out.w.put(w.pid);
             out.w.put(static_cast<std::int64_t>(w.processing.size()));
             out.w.put(static_cast<std::int64_t>(w.has.size()));
+            out.w.put(static_cast<std::uint64_t>(w.ops.size()));
+            for (const std::string& op : w.ops) out.w.put_str(op);
         }
         send(socket, id, std::move(out));
     }
@@ -185,6 +207,14 @@ struct SchedulerServer::Impl {
             }
             if (heartbeat) ok &= send(socket, identity, Outgoing(MsgType::Heartbeat));
             if (!ok) unreachable.push_back(identity);
+        }
+        for (auto& [identity, c] : state.clients()) {
+            if (c.status_out.empty()) continue;
+            Outgoing out(MsgType::FutureStatus);
+            out.w.put(static_cast<std::uint64_t>(c.status_out.size()));
+            for (const FutureStatusItem& item : c.status_out) write_status_item(out.w, item);
+            c.status_out.clear();
+            send(socket, identity, std::move(out));
         }
         for (auto& message : state.client_out()) send(socket, message.identity, std::move(message.message));
         state.client_out().clear();

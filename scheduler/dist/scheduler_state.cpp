@@ -97,13 +97,25 @@ void SchedulerState::remove_worker(const std::string& identity) {
         RunState* run = find_run(tid, pos);
         if (!run) continue;
         TaskState& t = run->tasks[static_cast<std::size_t>(pos)];
-        if (t.state != TState::Processing || t.processing_on != w.id) continue;
+        if (t.broadcast && t.state == TState::Processing) {
+            if (--t.replicas_pending > 0) continue;
+            if (!t.who_has.empty()) {
+                memory_reached(*run, pos);
+                continue;
+            }
+        } else if (t.state != TState::Processing || t.processing_on != w.id) {
+            continue;
+        }
         t.state = TState::Released;
         if (++t.suspicious >= kMaxSuspicious) {
-            fail_run(*run, "KilledWorker",
-                     fmt::format("task {} killed {} workers; the last one was {} ({})", t.key.str(),
-                                 t.suspicious, w.name, w.address),
-                     nullptr);
+            const std::string message = fmt::format("task {} killed {} workers; the last one was {} ({})",
+                                                    t.key.str(), t.suspicious, w.name, w.address);
+            if (run->futures) {
+                // No origin: the message names the task already.
+                fail_task(*run, pos, "KilledWorker", message, Key(), FutureStatusItem::Status::Error);
+            } else {
+                fail_run(*run, "KilledWorker", message, nullptr);
+            }
             continue;
         }
         rerun.push_back(tid);
@@ -199,12 +211,23 @@ void SchedulerState::task_done(WorkerState& w, DoneItem&& item) {
         return;
     }
     TaskState& t = run->tasks[static_cast<std::size_t>(pos)];
-    if (t.state != TState::Processing || t.processing_on != w.id) {
+    if (t.broadcast && ok && t.state == TState::Processing) {
+        t.who_has.push_back(w.id);
+        t.nbytes = item.nbytes;
+        w.has.insert(item.tid);
+        if (--t.replicas_pending == 0) memory_reached(*run, pos);
+        return;
+    }
+    if (t.state != TState::Processing || (!t.broadcast && t.processing_on != w.id)) {
         if (ok && std::find(t.who_has.begin(), t.who_has.end(), w.id) == t.who_has.end())
             w.release_out.push_back(static_cast<std::int64_t>(item.tid));
         return;
     }
     if (item.status == DoneItem::Status::Error) {
+        if (run->futures) {
+            const Key key = t.key;
+            return fail_task(*run, pos, item.error_kind, item.error_message, key, FutureStatusItem::Status::Error);
+        }
         t.state = TState::Erred;
         return fail_run(*run, item.error_kind, item.error_message, &t.key);
     }
@@ -237,13 +260,20 @@ void SchedulerState::task_done(WorkerState& w, DoneItem&& item) {
         // A recomputed output (its worker died) was counted already.
         if (run->output_values.insert_or_assign(pos, std::move(*item.value)).second) --run->n_outputs_left;
     }
+    memory_reached(*run, pos);
+}
+
+void SchedulerState::memory_reached(RunState& run, std::int64_t pos) {
+    TaskState& t = run.tasks[static_cast<std::size_t>(pos)];
+    t.state = TState::Memory;
+    if (run.futures && t.held) notify(run, t, FutureStatusItem::Status::Finished);
     for (std::int64_t u : t.dependents) {
-        TaskState& dependent = run->tasks[static_cast<std::size_t>(u)];
-        if (dependent.state == TState::Waiting && --dependent.n_missing == 0) make_ready(*run, u);
+        TaskState& dependent = run.tasks[static_cast<std::size_t>(u)];
+        if (dependent.state == TState::Waiting && --dependent.n_missing == 0) make_ready(run, u);
     }
-    for (std::int64_t d : t.deps) maybe_release(*run, d);
-    maybe_release(*run, pos);
-    if (run->n_outputs_left == 0) finish_run(*run);
+    for (std::int64_t d : t.deps) maybe_release(run, d);
+    maybe_release(run, pos);
+    if (!run.futures && run.n_outputs_left == 0) finish_run(run);
 }
 
 // ------------------------------------------------------------------------------- transitions
@@ -269,10 +299,10 @@ void SchedulerState::recount(RunState& run, std::int64_t pos) {
 
 void SchedulerState::maybe_release(RunState& run, std::int64_t pos) {
     TaskState& t = run.tasks[static_cast<std::size_t>(pos)];
-    if (t.state != TState::Memory) return;
+    if (t.state != TState::Memory || t.held) return;
     for (std::int64_t u : t.dependents) {
         const TState s = run.tasks[static_cast<std::size_t>(u)].state;
-        if (s != TState::Memory && s != TState::Released) return;
+        if (s != TState::Memory && s != TState::Released && s != TState::Erred) return;
     }
     release_data(run, pos);
     t.state = TState::Released;
@@ -299,6 +329,7 @@ void SchedulerState::lose(RunState& run, std::int64_t pos) {
         if (dependent.state == TState::Waiting) recount(run, u);
         needed |= dependent.state == TState::Waiting || dependent.state == TState::Processing;
     }
+    needed |= t.held;
     if (needed) need(run, pos);
 }
 
@@ -336,6 +367,17 @@ void SchedulerState::schedule() {
             continue;
         }
         it = ready_.erase(it);
+        if (run.tasks[static_cast<std::size_t>(pos)].broadcast) {
+            // Every worker gets a copy; the task is in memory when all have reported.
+            TaskState& t = run.tasks[static_cast<std::size_t>(pos)];
+            t.state = TState::Processing;
+            t.replicas_pending = static_cast<std::int64_t>(workers_.size());
+            for (auto& [identity, each] : workers_) {
+                each.processing.insert(make_tid(run.id, pos));
+                each.compute_out.push_back(make_item(run, pos));
+            }
+            continue;
+        }
         assign(run, pos, *w);
         if (static_cast<std::int64_t>(w->processing.size()) >= w->nthreads + extra_) std::erase(room, w);
     }
@@ -368,8 +410,13 @@ void SchedulerState::assign(RunState& run, std::int64_t pos, WorkerState& w) {
     TaskState& t = run.tasks[static_cast<std::size_t>(pos)];
     t.state = TState::Processing;
     t.processing_on = w.id;
+    w.processing.insert(make_tid(run.id, pos));
+    w.compute_out.push_back(make_item(run, pos));
+}
+
+ComputeItem SchedulerState::make_item(RunState& run, std::int64_t pos) {
+    TaskState& t = run.tasks[static_cast<std::size_t>(pos)];
     const std::uint64_t tid = make_tid(run.id, pos);
-    w.processing.insert(tid);
     ComputeItem item;
     item.tid = tid;
     item.key = t.key;
@@ -385,7 +432,7 @@ void SchedulerState::assign(RunState& run, std::int64_t pos, WorkerState& w) {
     }
     item.send_result = t.output;
     if (t.constant) item.constant = t.constant->share();
-    w.compute_out.push_back(std::move(item));
+    return item;
 }
 
 // -------------------------------------------------------------------------------------- runs

@@ -47,6 +47,12 @@ struct TaskState {
     int suspicious = 0;
     std::int64_t n_missing = 0;  // dependency entries not in memory (while Waiting)
     std::optional<PackedValue> constant;
+    // Futures API.
+    bool held = false;       // a client Future refers to it: kept in memory until released
+    bool broadcast = false;  // placed on every worker
+    std::int64_t replicas_pending = 0;
+    std::string error_kind, error_message;
+    Key error_origin;
 };
 
 struct RunState {
@@ -57,12 +63,16 @@ struct RunState {
     std::vector<std::int64_t> outputs;
     std::unordered_map<std::int64_t, PackedValue> output_values;
     std::int64_t n_outputs_left = 0;
+    bool futures = false;  // a client's futures: tasks are added over time, nothing is "output"
 };
 
 struct ClientState {
     std::string identity;
     Clock::time_point last_seen;
     std::set<std::uint32_t> runs;
+    std::uint32_t futures_run = 0;
+    std::unordered_map<Key, std::int64_t, KeyHash> future_keys;  // positions in futures_run
+    std::vector<FutureStatusItem> status_out;                    // batched until the loop flushes
 };
 
 inline std::uint64_t make_tid(std::uint32_t run, std::int64_t pos) {
@@ -93,6 +103,11 @@ public:
     // Client requests.
     void submit(const std::string& client, Submit&& submit);
     void cancel(const std::string& client, std::uint64_t client_run);
+    // Futures API (one futures run per client).
+    void future_submit(const std::string& client, std::vector<FutureSpec>&& specs);
+    void future_release(const std::string& client, const std::vector<Key>& keys);
+    void future_cancel(const std::string& client, const std::vector<Key>& keys);
+    std::vector<WhoHasItem> who_has(const std::string& client, const std::vector<Key>& keys);
     // Worker reports.
     void task_done(WorkerState& worker, DoneItem&& item);
 
@@ -116,6 +131,12 @@ private:
     WorkerState* choose_worker(const RunState& run, const TaskState& task,
                                const std::vector<WorkerState*>& candidates);
     void finish_run(RunState& run);
+    void memory_reached(RunState& run, std::int64_t pos);
+    void fail_task(RunState& run, std::int64_t pos, const std::string& kind, const std::string& message,
+                   const Key& origin, FutureStatusItem::Status status);
+    void forget(RunState& run, std::int64_t pos);
+    void notify(RunState& run, const TaskState& task, FutureStatusItem::Status status);
+    ComputeItem make_item(RunState& run, std::int64_t pos);
     void fail_run(RunState& run, const std::string& kind, const std::string& message,
                   const Key* key);
     void drop_run(std::uint32_t id);

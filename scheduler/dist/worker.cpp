@@ -7,6 +7,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
+#include <deque>
 #include <thread>
 #include <map>
 #include <mutex>
@@ -14,8 +16,10 @@
 #include <utility>
 
 #include <fmt/format.h>
+#include <tbb/global_control.h>
 #include <tbb/task_arena.h>
 
+#include "scheduler/dist/data_store.hpp"
 #include "scheduler/dist/messages.hpp"
 #include "scheduler/run_state.hpp"
 #include "tessera/version.hpp"
@@ -63,7 +67,14 @@ struct Completion {
 class Worker {
 public:
     explicit Worker(const WorkerOptions& options)
-        : options_(options), arena_(options.nthreads), event_fd_(::eventfd(0, EFD_NONBLOCK)) {
+        : options_(options),
+          data_(MemoryLimits{.limit = options.memory_limit, .directory = options.local_directory}),
+          // Tasks are enqueued from the loop thread, which never joins the arena: TBB must have
+          // nthreads worker threads (its default is one less than the cores) and no slot may be
+          // reserved for a master thread.
+          parallelism_(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(options.nthreads) + 1),
+          arena_(options.nthreads, 0),
+          event_fd_(::eventfd(0, EFD_NONBLOCK)) {
         if (event_fd_ < 0) throw IOError("cannot create an eventfd");
         for (auto* s : {&sched_, &peer_}) {
             s->set(zmq::sockopt::linger, 0);
@@ -158,7 +169,7 @@ private:
                 return;
             }
             case MsgType::Release:
-                for (std::int64_t tid : r.get_i64s()) store_.erase(static_cast<std::uint64_t>(tid));
+                for (std::int64_t tid : r.get_i64s()) data_.erase(static_cast<std::uint64_t>(tid));
                 return;
             case MsgType::WorkerLost: {
                 const std::string address = r.get_str();
@@ -193,8 +204,8 @@ private:
         p.inputs.resize(item.deps.size());
         for (std::size_t k = 0; k < item.deps.size(); ++k) {
             const auto& dep = item.deps[k];
-            if (auto it = store_.find(dep.tid); it != store_.end()) {
-                p.inputs[k] = it->second;
+            if (std::optional<Value> held = data_.get(dep.tid)) {
+                p.inputs[k] = std::move(*held);
                 continue;
             }
             ++p.n_missing;
@@ -207,7 +218,7 @@ private:
         pending_[tid] = std::move(p);
         if (ready) return launch(tid);
         for (const auto& dep : pending_[tid].item.deps)
-            if (!store_.contains(dep.tid)) start_fetch(dep.tid);
+            if (!data_.contains(dep.tid)) start_fetch(dep.tid);
     }
 
     // ------------------------------------------------------------------ fetching inputs
@@ -299,9 +310,9 @@ private:
                 out.w.put(static_cast<std::uint64_t>(tids.size()));
                 for (std::int64_t t : tids) {
                     out.w.put(static_cast<std::uint64_t>(t));
-                    auto it = store_.find(static_cast<std::uint64_t>(t));
-                    out.w.put(static_cast<std::uint8_t>(it != store_.end()));
-                    if (it != store_.end()) out.put_value(pack(it->second));
+                    const std::optional<Value> held = data_.get(static_cast<std::uint64_t>(t));
+                    out.w.put(static_cast<std::uint8_t>(held.has_value()));
+                    if (held) out.put_value(pack(*held));
                 }
                 send(peer_, identity, std::move(out));
             } catch (const Error& e) {
@@ -313,6 +324,10 @@ private:
 
     // ------------------------------------------------------------------ running tasks
     void launch(std::uint64_t tid) {
+        if (data_.paused()) {
+            paused_.push_back(tid);  // started when spilling or releases bring memory down
+            return;
+        }
         auto node = pending_.extract(tid);
         auto job = std::make_shared<Pending>(std::move(node.mapped()));
         running_.fetch_add(1);
@@ -373,13 +388,27 @@ private:
             item.error_message = tessera::detail::exception_message(c.error);
         } else {
             item.nbytes = c.value.nbytes();
-            store_[c.tid] = std::move(c.value);
+            try {
+                data_.put(c.tid, std::move(c.value));
+            } catch (const Error& e) {
+                log(name_, fmt::format("cannot spill: {}", e.what()));
+            }
+            if (data_.must_terminate()) {
+                log(name_, fmt::format("managed memory {} bytes is above 95% of the limit {} bytes; restarting",
+                                       data_.memory_bytes(), options_.memory_limit));
+                std::_Exit(3);
+            }
         }
         done_out_.push_back(std::move(item));
     }
 
     // ------------------------------------------------------------------ periodic work
     void housekeeping() {
+        while (!paused_.empty() && !data_.paused()) {
+            const std::uint64_t tid = paused_.front();
+            paused_.pop_front();
+            if (pending_.contains(tid)) launch(tid);
+        }
         const auto now = Clock::now();
         if (now - last_heartbeat_ > kHeartbeatInterval) {
             last_heartbeat_ = now;
@@ -449,18 +478,20 @@ private:
     };
 
     WorkerOptions options_;
+    DataStore data_;
     zmq::context_t context_{1};
     zmq::socket_t sched_{context_, zmq::socket_type::dealer};
     zmq::socket_t peer_{context_, zmq::socket_type::router};
     std::map<std::string, zmq::socket_t> dealers_;
     std::vector<std::string> closing_;
     std::string address_, name_;
+    tbb::global_control parallelism_;
     tbb::task_arena arena_;
     int event_fd_;
     std::atomic<int> running_{0};
     std::mutex completions_mutex_;
     std::vector<Completion> completions_;
-    std::unordered_map<std::uint64_t, Value> store_;
+    std::deque<std::uint64_t> paused_;
     std::unordered_map<std::uint64_t, Pending> pending_;
     std::unordered_map<std::uint64_t, std::vector<std::pair<std::uint64_t, std::size_t>>> waiting_;
     std::unordered_map<std::uint64_t, DepFetch> fetches_;

@@ -16,8 +16,8 @@ int worker_main(int argc, char** argv) {
     std::string memory_limit;
     app.add_option("scheduler", options.scheduler, "Scheduler address, tcp://HOST:PORT")->required();
     app.add_option("--nthreads", options.nthreads, "Threads running tasks")->check(CLI::Range(1, 4096));
-    app.add_option("--memory-limit", memory_limit, "Memory limit, e.g. 4GiB (reported; not enforced yet)");
-    app.add_option("--local-directory", options.local_directory, "Directory for spilled data (unused yet)");
+    app.add_option("--memory-limit", memory_limit, "Managed memory limit, e.g. 4GiB: spill at 70%, pause at 80%, restart at 95%");
+    app.add_option("--local-directory", options.local_directory, "Directory for spilled data (default: the system temp directory)");
     app.add_option("--name", options.name, "Worker name (default worker-PID)");
     app.add_option("--host", options.host, "Interface of the peer socket (default 127.0.0.1)");
     try {

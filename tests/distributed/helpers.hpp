@@ -33,6 +33,10 @@ struct Ops {
     ts::OpId fail;      // throws ValueError("boom <param>")
     ts::OpId kill;      // SIGKILLs its own process
     ts::OpId blob;      // returns a Blob
+    ts::OpId sleep_ms;  // sleeps inputs[0] ms, returns it
+    ts::OpId array_sum; // sum of every element of every input, float64
+    ts::OpId fill;      // float64 array of inputs[0] copies of inputs[1]
+    ts::OpId big_list;  // a list holding inputs[0] float64 zeros
 };
 const Ops& ops();
 

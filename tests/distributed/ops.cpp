@@ -43,10 +43,36 @@ ts::Value op_kill(const ts::TaskContext&) {
     return {};
 }
 ts::Value op_blob(const ts::TaskContext&) { return ts::Value::from(Blob{3}); }
+// Futures kernels: functions of their input Values only.
+ts::Value op_sleep_ms(const ts::TaskContext& ctx) {
+    const auto ms = ctx.inputs[0]->as<std::int64_t>();
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    return ts::Value::from(ms);
+}
+ts::Value op_array_sum(const ts::TaskContext& ctx) {
+    double total = 0;
+    for (const ts::Value* v : ctx.inputs) {
+        const ts::NDArray a = v->array().astype(ts::float64).contiguous();
+        for (std::int64_t k = 0; k < a.size(); ++k) total += a.data<double>()[k];
+    }
+    return ts::Value::from(total);
+}
+ts::Value op_big_list(const ts::TaskContext& ctx) {
+    // A list (never spilled) holding an array of inputs[0] float64 zeros.
+    const auto n = ctx.inputs[0]->as<std::int64_t>();
+    return ts::Value(ts::ValueList{ts::Value(ts::NDArray::zeros(ts::float64, {n}))});
+}
+ts::Value op_fill(const ts::TaskContext& ctx) {
+    // fill(n, value): a float64 array of n copies of value.
+    const auto n = ctx.inputs[0]->as<std::int64_t>();
+    return ts::Value(ts::NDArray::full(ts::float64, {n}, ts::Scalar(ctx.inputs[1]->as<double>())));
+}
 
 const Ops g_ops{ts::register_op("dtest.konst", op_konst), ts::register_op("dtest.sum", op_sum),
                 ts::register_op("dtest.slow_sum", op_slow_sum), ts::register_op("dtest.fail", op_fail),
-                ts::register_op("dtest.kill", op_kill), ts::register_op("dtest.blob", op_blob)};
+                ts::register_op("dtest.kill", op_kill), ts::register_op("dtest.blob", op_blob),
+                ts::register_op("dtest.sleep_ms", op_sleep_ms), ts::register_op("dtest.array_sum", op_array_sum),
+                ts::register_op("dtest.fill", op_fill), ts::register_op("dtest.big_list", op_big_list)};
 
 // After g_ops (same translation unit: initialized in order).
 struct WorkerMode {
