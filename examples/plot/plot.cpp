@@ -55,7 +55,9 @@ void line_chart(const std::string& path, const LineChart& chart) {
     double pad = 0.05 * (y_hi - y_lo);
     Figure fig(path, chart.width, chart.height);
     plcol0(1);
-    plenv(x_lo, x_hi, y_lo - pad, y_hi + 4 * pad, 0, 0);  // room for the legend
+    // Room for the legend above the data: about 1.5 pads per legend line.
+    double headroom = std::max(4.0, 2.0 + 2.0 * static_cast<double>(chart.series.size()));
+    plenv(x_lo, x_hi, y_lo - pad, y_hi + headroom * pad, 0, 0);
     pllab(chart.xlabel.c_str(), chart.ylabel.c_str(), chart.title.c_str());
     std::vector<PLINT> opts, colors, line_styles;
     std::vector<PLFLT> widths;
@@ -123,19 +125,19 @@ void image_map(const std::string& path, const ImageMap& map) {
     plscmap1l(1, 5, pos, r, g, b, nullptr);
     pladv(0);
     plcol0(1);
-    plvpor(0.1, 0.82, 0.12, 0.9);
+    plvpor(0.1, 0.78, 0.12, 0.9);  // room for the colour bar, its ticks and label
     plwind(map.x_min, map.x_max, map.y_min, map.y_max);
     plbox("bcnst", 0, 0, "bcnstv", 0, 0);
     pllab(map.xlabel.c_str(), map.ylabel.c_str(), map.title.c_str());
-    // Cells below the range (NaN) are not drawn: valuemin = lo.
+    // Only cells within [zmin, zmax] = [lo, hi] are drawn: the NaN cells (below lo) stay white.
     plimagefr(columns.data(), static_cast<PLINT>(map.nx), static_cast<PLINT>(map.ny), map.x_min,
-              map.x_max, map.y_min, map.y_max, lo - (hi - lo), hi, lo, hi, nullptr, nullptr);
+              map.x_max, map.y_min, map.y_max, lo, hi, lo, hi, nullptr, nullptr);
     plcol0(1);
     plbox("bc", 0, 0, "bc", 0, 0);
 
     PLFLT cb_w, cb_h;
     const char* labels[] = {map.colorbar_label.c_str()};
-    PLINT label_opts[] = {PL_COLORBAR_LABEL_BOTTOM};
+    PLINT label_opts[] = {PL_COLORBAR_LABEL_RIGHT};
     const char* axis_opts[] = {"bcvtm"};
     PLFLT ticks[] = {0.0};
     PLINT sub_ticks[] = {0};
