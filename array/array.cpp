@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "array/node.hpp"
+#include "array/verify.hpp"
 #include "tessera/array.hpp"
 #include "tessera/config.hpp"
 #include "tessera/error.hpp"
@@ -123,7 +124,9 @@ NDArray Array::compute(const ComputeOptions& options) const {
         add_to_graph(graph, keys);
         if (!keys.empty()) values = compute_graph(graph, keys, options);
     }  // the graph (and the constants it holds) is released before finalize looks at sharing
-    return finalize(values);
+    NDArray result = finalize(values);
+    if (detail::verify_enabled()) detail::verify_array(*this, result);  // TESSERA_VERIFY=1
+    return result;
 }
 
 NDArray Array::finalize(std::span<const Value> values) const {

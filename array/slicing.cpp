@@ -1,12 +1,18 @@
 // Basic indexing (getitem) with Dask's chunks: along a sliced axis every output block is the
 // part of one input block the slice selects, so each output block is one task reading one
 // input block ("tessera.getitem"), and blocks the index does not touch are never read.
+// With config().optimize: an elementwise input used only here is lowered just for the touched
+// blocks (slicing pushdown, also through broadcasting and random/arange sources), and a getitem
+// of a getitem is built as one selection of the original array.
 #include <algorithm>
 #include <limits>
 #include <utility>
 
+#include "array/elementwise.hpp"
+#include "array/fused.hpp"
 #include "array/shape_ops.hpp"
 #include "tessera/array_shape.hpp"
+#include "tessera/config.hpp"
 
 namespace tessera::detail {
 
@@ -89,6 +95,13 @@ OpId getitem_op_id() {
 
 // ------------------------------------------------------------------------------ the node
 
+// One item of a full index (one per input axis plus the new axes), normalized against the shape.
+struct NormalizedItem {
+    IndexItem::Kind kind = IndexItem::Kind::Slice;  // NewAxis, Integer (in [0, n)) or Slice
+    std::int64_t integer = 0;
+    NormalizedSlice slice;
+};
+
 // Along one input axis: the output blocks it yields, each a selection inside one input block.
 struct AxisSelection {
     bool integer = false;
@@ -100,15 +113,24 @@ struct AxisSelection {
 class GetitemNode final : public ArrayNode {
 public:
     GetitemNode(NodePtr input, Chunks chunks, std::vector<AxisSelection> axes, std::vector<std::int64_t> layout,
-                std::uint64_t token)
+                std::vector<NormalizedItem> items, std::uint64_t token)
         : ArrayNode("getitem", input->dtype(), std::move(chunks), {input}, token),
           axes_(std::move(axes)),
-          layout_(std::move(layout)) {}
+          layout_(std::move(layout)),
+          items_(std::move(items)) {}
+
+    /// The normalized index this node applies to its input (for composing getitem of getitem).
+    const std::vector<NormalizedItem>& items() const { return items_; }
 
 protected:
     void lower_tasks(LowerContext& ctx) const override {
         const ArrayNode& in = *inputs()[0];
-        in.lower(ctx);
+        // Slicing pushdown: an elementwise input read by nobody else is lowered only for the
+        // blocks this selection touches (its fused kernel reads only the matching blocks of its
+        // own inputs, and sources such as random or arange evaluate only those blocks).
+        const auto* elem = dynamic_cast<const ElementwiseNode*>(&in);
+        const bool pushdown = elem != nullptr && ctx.fusable(in);
+        if (!pushdown) in.lower(ctx);
         const OpId op = getitem_op_id();
         const auto ndim_in = static_cast<std::size_t>(in.ndim());
         GetitemParams p;
@@ -140,6 +162,7 @@ protected:
                     p.drop[a] = s.integer ? 1 : 0;
                 }
                 task.deps.push_back(in.block_key(in_block));
+                if (pushdown) lower_input_block(*elem, in_block, ctx);
             }
             task.params = encode_shape_params(p);
             ctx.graph.add(std::move(task));
@@ -147,8 +170,23 @@ protected:
     }
 
 private:
+    // One block of the elementwise input, as ElementwiseNode::lower_tasks would emit it.
+    static void lower_input_block(const ElementwiseNode& in, std::span<const std::int64_t> block, LowerContext& ctx) {
+        Key key = in.block_key(block);
+        if (ctx.graph.contains(key)) return;
+        FusedKernel kernel = build_fused_kernel(in, block, ctx);
+        Task task;
+        task.key = std::move(key);
+        task.op = fused_op_id();
+        task.params = std::move(kernel.program);
+        task.deps = std::move(kernel.deps);
+        task.nbytes_hint = shape_size(in.chunks().block_shape(block)) * in.dtype().itemsize();
+        ctx.graph.add(std::move(task));
+    }
+
     std::vector<AxisSelection> axes_;
     std::vector<std::int64_t> layout_;
+    std::vector<NormalizedItem> items_;
 };
 
 std::int64_t ceil_div(std::int64_t a, std::int64_t b) {  // b > 0; no overflow for any a
@@ -225,6 +263,12 @@ NormalizedSlice normalize_slice(const Slice& slice, std::int64_t n) {
 
 namespace tessera {
 
+namespace detail {
+namespace {
+Array make_getitem(const Array& x, const std::vector<NormalizedItem>& items);
+}  // namespace
+}  // namespace detail
+
 Array getitem(const Array& x, const IndexList& index) {
     const auto& items = index.items();
     const std::int64_t ndim = x.ndim();
@@ -253,14 +297,84 @@ Array getitem(const Array& x, const IndexList& index) {
     if (!expanded)
         for (std::int64_t k = 0; k < ndim - used; ++k) full.emplace_back(Slice());
 
-    std::vector<detail::AxisSelection> axes;
+    // Normalize every item against the input's shape.
+    std::vector<detail::NormalizedItem> normalized;
+    std::int64_t axis = 0;
+    for (const auto& item : full) {
+        detail::NormalizedItem out;
+        out.kind = item.kind();
+        if (item.kind() != IndexItem::Kind::NewAxis) {
+            const std::int64_t n = x.shape()[static_cast<std::size_t>(axis)];
+            if (item.kind() == IndexItem::Kind::Integer) {
+                std::int64_t i = item.integer();
+                if (i < -n || i >= n) throw IndexError("index {} is out of bounds for axis {} with size {}", i, axis, n);
+                out.integer = i < 0 ? i + n : i;
+            } else {
+                out.slice = detail::normalize_slice(item.slice(), n);
+            }
+            ++axis;
+        }
+        normalized.push_back(out);
+    }
+    return detail::make_getitem(x, normalized);
+}
+
+}  // namespace tessera
+
+namespace tessera::detail {
+
+namespace {
+
+// x[inner][outer] as one index on x, when `inner` adds no axis (then every output axis of the
+// inner selection is a sliced input axis, in order). Empty optional otherwise.
+std::optional<std::vector<NormalizedItem>> compose(const std::vector<NormalizedItem>& inner,
+                                                   const std::vector<NormalizedItem>& outer) {
+    for (const auto& item : inner)
+        if (item.kind == IndexItem::Kind::NewAxis) return std::nullopt;
+    std::vector<NormalizedItem> out;
+    std::size_t next = 0;  // next outer item
+    auto flush_new_axes = [&] {
+        while (next < outer.size() && outer[next].kind == IndexItem::Kind::NewAxis) out.push_back(outer[next++]);
+    };
+    for (const auto& item : inner) {
+        if (item.kind == IndexItem::Kind::Integer) {
+            out.push_back(item);
+            continue;
+        }
+        flush_new_axes();
+        TESSERA_ASSERT(next < outer.size(), "an outer index without an item per axis");
+        const NormalizedItem& o = outer[next++];
+        const NormalizedSlice& s = item.slice;
+        NormalizedItem c;
+        c.kind = o.kind;
+        if (o.kind == IndexItem::Kind::Integer) {
+            c.integer = s.start + o.integer * s.step;
+        } else {
+            // Element k of the outer slice is element o.start + k * o.step of the inner one.
+            c.slice.count = o.slice.count;
+            c.slice.start = o.slice.count > 0 ? s.start + o.slice.start * s.step : 0;
+            c.slice.step = o.slice.count > 1 ? s.step * o.slice.step : (s.step * o.slice.step > 0 ? 1 : -1);
+        }
+        out.push_back(c);
+    }
+    flush_new_axes();
+    TESSERA_ASSERT(next == outer.size(), "an outer index with more items than axes");
+    return out;
+}
+
+Array make_getitem(const Array& x, const std::vector<NormalizedItem>& items) {
+    if (const auto* inner = dynamic_cast<const GetitemNode*>(x.node().get()); inner != nullptr && config::get().optimize) {
+        if (auto composed = compose(inner->items(), items))
+            return make_getitem(Array(inner->inputs()[0]), *composed);
+    }
+    std::vector<AxisSelection> axes;
     std::vector<std::int64_t> layout;
     std::vector<BlockSizes> out_chunks;
     Tokenizer tok;
     bool identity = true;
     std::int64_t axis = 0;
-    for (const auto& item : full) {
-        if (item.kind() == IndexItem::Kind::NewAxis) {
+    for (const auto& item : items) {
+        if (item.kind == IndexItem::Kind::NewAxis) {
             layout.push_back(-1);
             out_chunks.push_back({1});
             tok.add(std::string_view("newaxis"));
@@ -269,13 +383,11 @@ Array getitem(const Array& x, const IndexList& index) {
         }
         const std::int64_t n = x.shape()[static_cast<std::size_t>(axis)];
         const BlockSizes& sizes = x.chunks().sizes(axis);
-        if (item.kind() == IndexItem::Kind::Integer) {
-            std::int64_t i = item.integer();
-            if (i < -n || i >= n) throw IndexError("index {} is out of bounds for axis {} with size {}", i, axis, n);
-            if (i < 0) i += n;
-            const auto bounds = detail::block_offsets(sizes);
+        if (item.kind == IndexItem::Kind::Integer) {
+            const std::int64_t i = item.integer;
+            const auto bounds = block_offsets(sizes);
             const auto block = std::upper_bound(bounds.begin(), bounds.end(), i) - bounds.begin() - 1;
-            detail::AxisSelection s;
+            AxisSelection s;
             s.integer = true;
             s.in_block = {block};
             s.start = {i - bounds[static_cast<std::size_t>(block)]};
@@ -284,10 +396,10 @@ Array getitem(const Array& x, const IndexList& index) {
             tok.add(std::string_view("int")).add(i);
             identity = false;
         } else {
-            const detail::NormalizedSlice s = detail::normalize_slice(item.slice(), n);
+            const NormalizedSlice& s = item.slice;
             if (!(s.start == 0 && s.step == 1 && s.count == n)) identity = false;
             tok.add(std::string_view("slice")).add(s.start).add(s.step).add(s.count);
-            detail::AxisSelection sel = detail::select_blocks(s, sizes);
+            AxisSelection sel = select_blocks(s, sizes);
             layout.push_back(axis);
             out_chunks.push_back(sel.count);
             axes.push_back(std::move(sel));
@@ -295,8 +407,10 @@ Array getitem(const Array& x, const IndexList& index) {
         ++axis;
     }
     if (identity) return x;
-    return Array(std::make_shared<detail::GetitemNode>(x.node(), Chunks(std::move(out_chunks)), std::move(axes),
-                                                       std::move(layout), tok.digest()));
+    return Array(std::make_shared<GetitemNode>(x.node(), Chunks(std::move(out_chunks)), std::move(axes),
+                                               std::move(layout), items, tok.digest()));
 }
 
-}  // namespace tessera
+}  // namespace
+
+}  // namespace tessera::detail

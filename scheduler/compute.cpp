@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "dashboard/auto.hpp"
+#include "graph/optimize.hpp"
 #include "scheduler/dist/connect.hpp"
 #include "scheduler/observers.hpp"
 #include "tessera/config.hpp"
@@ -149,6 +150,14 @@ std::vector<Value> compute_graph(const Graph& graph, std::span<const Key> output
         index = index_graph(culled);
         for (std::size_t k = 0; k < outputs.size(); ++k) positions[k] = culled.find(outputs[k]);
     }
+    // Linear chains become single tasks. A cycle cannot disappear here: every task left is needed
+    // by an output, and a cycle fused away entirely would have no dependent outside it.
+    Graph fused;
+    if (config.optimize && detail::fuse_linear(*run_graph, index, outputs, fused, "tessera.") > 0) {
+        run_graph = &fused;
+        index = index_graph(fused);
+        for (std::size_t k = 0; k < outputs.size(); ++k) positions[k] = fused.find(outputs[k]);
+    }
     // memory_order raises GraphError on a cycle, before anything runs.
     const std::vector<std::int64_t> priority = memory_order(*run_graph, index, outputs);
 
@@ -161,7 +170,22 @@ std::vector<Value> compute_graph(const Graph& graph, std::span<const Key> output
     if (!config.trace_file.empty()) observers.push_back(trace_writer(config.trace_file));
     std::erase(observers, nullptr);
 
-    return scheduler->run(*run_graph, index, priority, positions, observers);
+    try {
+        return scheduler->run(*run_graph, index, priority, positions, observers);
+    } catch (const Error& e) {
+        // A task that failed inside a chain names itself ("task ('a', 0): ..."); the scheduler's
+        // prefix naming the chain (its last task) is dropped so messages do not depend on fusion.
+        const std::string_view message = e.what();
+        const auto inner = message.find(": task ");
+        if (message.starts_with("task ") && inner != std::string_view::npos) {
+            const std::string_view outer_key = message.substr(5, inner - 5);
+            const OpId chain = detail::chain_op_id();
+            for (const Task& task : run_graph->tasks())
+                if (task.op == chain && task.key.str() == outer_key)
+                    std::rethrow_exception(e.with_message(std::string(message.substr(inner + 2))));
+        }
+        throw;
+    }
 }
 
 }  // namespace tessera
