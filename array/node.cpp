@@ -1,6 +1,7 @@
 // ArrayNode: naming, lowering bookkeeping, consumer counting and the constant task.
 #include "array/node.hpp"
 
+#include <algorithm>
 #include <utility>
 
 #include "tessera/error.hpp"
@@ -97,10 +98,50 @@ void count_consumers(std::span<const NodePtr> outputs, LowerContext& ctx) {
     }
 }
 
+namespace {
+
+/// Expressions deeper than this are lowered bottom-up first: lowering recurses into inputs, and
+/// thousands of unfused operations in a chain would overflow the stack.
+constexpr std::int64_t kMaxLowerDepth = 200;
+
+/// Lowers, inputs first and without recursion, every node of a deep expression that is not
+/// fused into its consumer (those are lowered by their consumers anyway).
+void lower_deep_expressions(std::span<const NodePtr> outputs, LowerContext& ctx) {
+    std::unordered_map<std::string_view, std::int64_t> depth;  // by name; -1 = on the stack
+    std::vector<const ArrayNode*> post_order;
+    std::vector<std::pair<const ArrayNode*, std::size_t>> stack;
+    std::int64_t max_depth = 0;
+    for (const auto& out : outputs) {
+        if (depth.count(out->name())) continue;
+        depth[out->name()] = -1;
+        stack.emplace_back(out.get(), 0);
+        while (!stack.empty()) {
+            auto& [node, next] = stack.back();
+            if (next < node->inputs().size()) {
+                const ArrayNode* input = node->inputs()[next++].get();
+                if (depth.emplace(input->name(), -1).second) stack.emplace_back(input, 0);
+                continue;
+            }
+            std::int64_t d = 1;
+            for (const auto& input : node->inputs()) d = std::max(d, depth[input->name()] + 1);
+            depth[node->name()] = d;
+            max_depth = std::max(max_depth, d);
+            post_order.push_back(node);
+            stack.pop_back();
+        }
+    }
+    if (max_depth <= kMaxLowerDepth) return;
+    for (const ArrayNode* node : post_order)
+        if (!ctx.fusable(*node)) node->lower(ctx);
+}
+
+}  // namespace
+
 std::vector<Key> lower_arrays(std::span<const NodePtr> outputs, Graph& graph, bool fuse) {
     LowerContext ctx(graph);
     ctx.fuse = fuse;
     count_consumers(outputs, ctx);
+    lower_deep_expressions(outputs, ctx);
     std::vector<Key> keys;
     for (const auto& out : outputs) {
         out->lower(ctx);
