@@ -6,6 +6,7 @@
 //
 //   mean_random            full size (2^27 values)
 //   mean_random --small    2^22 values in 2^18-element chunks (what CTest runs)
+// Writes mean_random_chunks.png: the mean of each chunk, within the ±2σ band of its size.
 //   TESSERA_DASHBOARD_PORT=8787 mean_random    the dashboard on a fixed port (default: a free one)
 #include <chrono>
 #include <cmath>
@@ -18,6 +19,8 @@
 
 #include <fmt/format.h>
 #include <tessera/tessera.hpp>
+
+#include "plot.hpp"
 
 namespace ts = tessera;
 
@@ -74,6 +77,28 @@ int run(int argc, char** argv) {
         results[2] = m.compute().item<double>();
         fmt::print("  {:<8} {:8.3f} s   mean = {:.6f}   (2 workers x 1 thread; cluster start {:.2f} s)\n",
                    schedulers[2], seconds_since(t0), results[2], startup);
+    }
+
+    // The figure: the mean of every chunk (one more pass over the same random numbers) against
+    // the ±2σ band a chunk of this size should stay in.
+    {
+        const std::int64_t nchunks = n / chunk;
+        ts::NDArray chunk_means = ts::reshape(x, {nchunks, chunk}).mean(1).compute();
+        const double band = 2 * 2.0 / std::sqrt(static_cast<double>(chunk));
+        plot::Series means{"chunk mean", {}, {}}, upper{"1 + 2 sigma", {}, {}}, lower{"1 - 2 sigma", {}, {}};
+        for (std::int64_t c = 0; c < nchunks; ++c) {
+            means.x.push_back(static_cast<double>(c));
+            means.y.push_back(chunk_means.data<double>()[c]);
+            for (auto* s : {&upper, &lower}) s->x.push_back(static_cast<double>(c));
+            upper.y.push_back(1 + band);
+            lower.y.push_back(1 - band);
+        }
+        plot::line_chart("mean_random_chunks.png",
+                         {.title = fmt::format("Means of the {} chunks of normal(1, 2) values", nchunks),
+                          .xlabel = "chunk",
+                          .ylabel = "mean",
+                          .series = {means, upper, lower}});
+        fmt::print("wrote mean_random_chunks.png\n");
     }
 
     // Counter-based random numbers: every scheduler sees exactly the same values (the cluster
