@@ -36,7 +36,8 @@ namespace {
 
 /// Evaluates `program` tile by tile: into a new block (sink == nullptr), or handing each
 /// result tile to `sink` (then no block is allocated).
-NDArray evaluate(const Program& program, std::span<const Value* const> inputs, const TileSink* sink) {
+NDArray evaluate(const Program& program, std::span<const Value* const> inputs, const TileSink* sink,
+                 std::span<const std::pair<std::int64_t, std::int64_t>> tiles = {}) {
     const Shape& shape = program.shape;
     const auto nregs = static_cast<std::int32_t>(program.instrs.size());
     if (shape.size() > kMaxDims) throw ProtocolError("fused program of rank {}", shape.size());
@@ -150,8 +151,11 @@ NDArray evaluate(const Program& program, std::span<const Value* const> inputs, c
 
     auto* out_bytes = sink ? nullptr : static_cast<std::byte*>(out.raw_data());
     const std::int64_t out_size = out.itemsize();
-    for (std::int64_t t0 = 0; t0 < total; t0 += kTileElems) {
-        const std::int64_t n = std::min(kTileElems, total - t0);
+    const auto n_tiles = tiles.empty() ? (total + kTileElems - 1) / kTileElems : static_cast<std::int64_t>(tiles.size());
+    for (std::int64_t tile = 0; tile < n_tiles; ++tile) {
+        const std::int64_t t0 = tiles.empty() ? tile * kTileElems : tiles[static_cast<std::size_t>(tile)].first;
+        const std::int64_t n = tiles.empty() ? std::min(kTileElems, total - t0) : tiles[static_cast<std::size_t>(tile)].second;
+        if (t0 < 0 || n < 1 || n > kTileElems || t0 + n > total) throw ProtocolError("tile [{}, {}) outside a block of {} elements", t0, t0 + n, total);
         for (std::int32_t reg = 0; reg < nregs; ++reg) {
             const auto r = static_cast<std::size_t>(reg);
             Step& step = steps[r];
@@ -184,8 +188,9 @@ NDArray run_program(const Program& program, std::span<const Value* const> inputs
     return evaluate(program, inputs, nullptr);
 }
 
-void stream_program(const Program& program, std::span<const Value* const> inputs, const TileSink& sink) {
-    evaluate(program, inputs, &sink);
+void stream_program(const Program& program, std::span<const Value* const> inputs, const TileSink& sink,
+                    std::span<const std::pair<std::int64_t, std::int64_t>> tiles) {
+    evaluate(program, inputs, &sink, tiles);
 }
 
 }  // namespace tessera::detail

@@ -23,6 +23,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "tessera/dtype.hpp"
@@ -180,10 +181,13 @@ Program decode_program(std::string_view bytes);
 /// Throws Error when an input is missing, not an array, or of the wrong dtype or shape.
 NDArray run_program(const Program& program, std::span<const Value* const> inputs);
 /// Receives the result tiles of a streamed program: elements [t0, t0 + n) of the block in C
-/// order (n <= kTileElems, t0 a multiple of kTileElems), valid during the call only.
+/// order (n <= kTileElems), valid during the call only.
 using TileSink = std::function<void(std::int64_t t0, std::int64_t n, const std::byte* tile)>;
 /// Evaluates `program` like run_program but hands each result tile to `sink` instead of
 /// assembling the block: a reduction consuming the program never holds a full block.
-void stream_program(const Program& program, std::span<const Value* const> inputs, const TileSink& sink);
+/// `tiles` ((start, count) pairs, count <= kTileElems) sets the order and extent of the tiles;
+/// empty = the whole block in C order.
+void stream_program(const Program& program, std::span<const Value* const> inputs, const TileSink& sink,
+                    std::span<const std::pair<std::int64_t, std::int64_t>> tiles = {});
 
 }  // namespace tessera::detail

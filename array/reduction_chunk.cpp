@@ -63,8 +63,13 @@ ValueList reduce_block(const ReduceParams& p, const NDArray& block) {
     auto reducer = make_chunk_reducer(p, b.dtype(), *geometry);
     const auto* bytes = static_cast<const std::byte*>(b.raw_data());
     const std::int64_t total = b.size(), itemsize = b.itemsize();
-    for (std::int64_t t0 = 0; t0 < total; t0 += kTileElems)
-        reducer->feed(bytes + t0 * itemsize, std::min(kTileElems, total - t0));
+    const auto tiles = row_tile_order(*geometry);
+    if (!tiles.empty()) {
+        for (const auto& [t0, n] : tiles) reducer->feed(bytes + t0 * itemsize, n);
+    } else {
+        for (std::int64_t t0 = 0; t0 < total; t0 += kTileElems)
+            reducer->feed(bytes + t0 * itemsize, std::min(kTileElems, total - t0));
+    }
     return reducer->finish();
 }
 
@@ -78,7 +83,8 @@ ValueList reduce_fused_block(const ReduceParams& p, std::span<const Value* const
     if (!geometry || p.zero_nans || program.dtype() != p.compute_dtype)
         return reduce_block(p, run_program(program, inputs));
     auto reducer = make_chunk_reducer(p, p.compute_dtype, *geometry);
-    stream_program(program, inputs, [&](std::int64_t, std::int64_t n, const std::byte* tile) { reducer->feed(tile, n); });
+    stream_program(program, inputs, [&](std::int64_t, std::int64_t n, const std::byte* tile) { reducer->feed(tile, n); },
+                   row_tile_order(*geometry));
     return reducer->finish();
 }
 

@@ -3,6 +3,8 @@
 #include "array/reduction_stream.hpp"
 
 #include <algorithm>
+#include <bit>
+#include <cstdint>
 #include <limits>
 #include <utility>
 #include <vector>
@@ -19,6 +21,18 @@ using namespace rmath;
 
 template <class T>
 constexpr bool has_nan_v = std::is_floating_point_v<T> || is_complex_v<T>;
+
+/// `ok ? v : 0` without a branch (NaN-heavy data makes a branch mispredict constantly, and
+/// compilers do not always turn the select into a conditional move).
+template <class A>
+A keep_if(bool ok, A v) {
+    if constexpr (std::is_same_v<A, double>) {
+        const std::uint64_t mask = std::uint64_t{0} - static_cast<std::uint64_t>(ok);
+        return std::bit_cast<double>(std::bit_cast<std::uint64_t>(v) & mask);
+    } else {
+        return ok ? v : A(0);
+    }
+}
 
 template <class A>
 NDArray make_out(const Shape& shape) {
@@ -99,10 +113,15 @@ struct MeanPolicy {
         return s;
     }
     static void add(R& r, T v) {
-        if constexpr (Skip && has_nan_v<T>)
-            if (is_nan(v)) return;
-        ++r.count;
-        r.sum = acc_add(r.sum, to_acc<A>(v));
+        if constexpr (Skip && has_nan_v<T>) {
+            // Branch-free: NaN-heavy data would mispredict a branch on every other element.
+            const bool ok = !is_nan(v);
+            r.count += ok ? 1 : 0;
+            r.sum = acc_add(r.sum, keep_if(ok, to_acc<A>(v)));
+        } else {
+            ++r.count;
+            r.sum = acc_add(r.sum, to_acc<A>(v));
+        }
     }
     static S close(const R& r) { return r; }
     static ValueList output(const std::vector<S>& s, const Shape& shape) {
@@ -146,12 +165,13 @@ struct VarPolicy {
         return s;
     }
     static void add(R& r, T v) {
-        if constexpr (Skip && has_nan_v<T>)
-            if (is_nan(v)) return;
+        // Branch-free (selects, not jumps): NaN-heavy data would mispredict constantly.
         const M value = to_acc<M>(v);
-        if (r.count == 0) r.shift = value;
-        ++r.count;
-        const M d = value - r.shift;
+        bool ok = true;
+        if constexpr (Skip && has_nan_v<T>) ok = !is_nan(v);
+        r.shift = (ok && r.count == 0) ? value : r.shift;
+        r.count += ok ? 1 : 0;
+        const M d = keep_if(ok, value - r.shift);
         r.s1 += d;
         r.s2 += abs2(d);
     }
@@ -298,6 +318,9 @@ private:
     std::int64_t pos_ = 0, lane_ = 0;
 };
 
+/// Rows: output o takes every outer-th element. Wide blocks (outer > kTileElems) arrive
+/// column block by column block (see row_tile_order), so the accumulators of one column block
+/// stay in cache while all its rows pass; narrow blocks arrive in plain C order.
 template <class T, class P>
 class RowReducer final : public ChunkReducer {
     using S = typename P::S;
@@ -306,44 +329,58 @@ class RowReducer final : public ChunkReducer {
 
 public:
     explicit RowReducer(const StreamGeometry& g)
-        : g_(g), acc_(std::make_unique<R[]>(static_cast<std::size_t>(g.outer))) {
+        : g_(g), acc_(std::make_unique<R[]>(static_cast<std::size_t>(g.outer))),
+          out_(static_cast<std::size_t>(g.outer)) {
         std::fill(acc_.get(), acc_.get() + g.outer, start_of<P>());
     }
 
     void feed(const std::byte* tile, std::int64_t n) override {
         const T* x = reinterpret_cast<const T*>(tile);
         while (n > 0) {
-            const std::int64_t m = std::min(n, g_.outer - col_);
-            R* acc = acc_.get() + col_;
+            const std::int64_t w = block_width();
+            const std::int64_t m = std::min(n, w - col_);
+            R* acc = acc_.get() + c0_ + col_;
             for (std::int64_t k = 0; k < m; ++k) P::add(acc[k], x[k]);
             x += m, n -= m, col_ += m;
-            if (col_ == g_.outer) {
+            if (col_ == w) {
                 col_ = 0;
-                if (++row_ % kRowGroup == 0) close_group();
+                if (++row_ % kRowGroup == 0) close_group(w);
+                if (row_ == g_.length) finish_block(w);
             }
         }
     }
     ValueList finish() override {
-        if (row_ % kRowGroup != 0 || row_ == 0) close_group();
-        Group out = cascade_.fold(merge_groups, Group{});
-        return P::output(out, g_.out_shape);
+        if (g_.length == 0) std::fill(out_.begin(), out_.end(), P::close(start_of<P>()));
+        return P::output(out_, g_.out_shape);
     }
 
 private:
+    std::int64_t block_width() const {
+        return g_.outer > kTileElems ? std::min(kTileElems, g_.outer - c0_) : g_.outer;
+    }
     static Group merge_groups(Group a, Group b) {
         for (std::size_t o = 0; o < a.size(); ++o) a[o] = P::merge(a[o], b[o]);
         return a;
     }
-    void close_group() {
-        Group group(static_cast<std::size_t>(g_.outer));
-        for (std::size_t o = 0; o < group.size(); ++o) group[o] = P::close(acc_[o]), acc_[o] = start_of<P>();
+    void close_group(std::int64_t w) {
+        Group group(static_cast<std::size_t>(w));
+        R* acc = acc_.get() + c0_;
+        for (std::size_t o = 0; o < group.size(); ++o) group[o] = P::close(acc[o]), acc[o] = start_of<P>();
         cascade_.push(std::move(group), merge_groups);
+    }
+    void finish_block(std::int64_t w) {
+        if (row_ % kRowGroup != 0) close_group(w);
+        Group block = cascade_.fold(merge_groups, Group{});
+        std::copy(block.begin(), block.end(), out_.begin() + c0_);
+        row_ = 0;
+        c0_ += w;
     }
 
     StreamGeometry g_;
     std::unique_ptr<R[]> acc_;  // (not std::vector: R may be bool)
+    std::vector<S> out_;
     Cascade<Group> cascade_;
-    std::int64_t col_ = 0, row_ = 0;
+    std::int64_t c0_ = 0, col_ = 0, row_ = 0;
 };
 
 template <class T, class P>
@@ -419,6 +456,16 @@ std::optional<StreamGeometry> stream_geometry(const Shape& shape, std::span<cons
         return g;
     }
     return std::nullopt;
+}
+
+std::vector<std::pair<std::int64_t, std::int64_t>> row_tile_order(const StreamGeometry& g) {
+    std::vector<std::pair<std::int64_t, std::int64_t>> tiles;
+    if (!g.rows || g.outer <= kTileElems) return tiles;
+    tiles.reserve(static_cast<std::size_t>(g.length * ((g.outer + kTileElems - 1) / kTileElems)));
+    for (std::int64_t c0 = 0; c0 < g.outer; c0 += kTileElems)
+        for (std::int64_t r = 0; r < g.length; ++r)
+            tiles.emplace_back(r * g.outer + c0, std::min(kTileElems, g.outer - c0));
+    return tiles;
 }
 
 std::unique_ptr<ChunkReducer> make_chunk_reducer(const ReduceParams& params, DType dtype,

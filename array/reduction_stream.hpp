@@ -22,6 +22,8 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <utility>
+#include <vector>
 
 #include "array/reduction_kernels.hpp"
 
@@ -42,10 +44,15 @@ struct StreamGeometry {
 /// the reduced axes are neither leading nor trailing (transpose the block to lanes first).
 std::optional<StreamGeometry> stream_geometry(const Shape& shape, std::span<const std::int64_t> axes);
 
+/// The order in which a rows reducer wants the elements of a wide block: (start, count) tiles,
+/// column block by column block, every row of a column block before the next (so its
+/// accumulators stay in cache). Empty: plain C order in tiles of kTileElems.
+std::vector<std::pair<std::int64_t, std::int64_t>> row_tile_order(const StreamGeometry& geometry);
+
 class ChunkReducer {
 public:
     virtual ~ChunkReducer() = default;
-    /// The next `n` elements in C order (n == kTileElems except for the block's last tile).
+    /// The next `n` elements: in C order in tiles of kTileElems, or in row_tile_order's tiles.
     virtual void feed(const std::byte* tile, std::int64_t n) = 0;
     /// The block's partials; call once, after all elements were fed.
     virtual ValueList finish() = 0;

@@ -3,6 +3,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -123,5 +124,38 @@ TEST_CASE("fused reductions stream: variance of a long fused chain is accurate")
             q += d * d;
         }
         CHECK(col_var.at<double>({j}) == doctest::Approx(q / 1024).epsilon(1e-9));
+    }
+}
+
+TEST_CASE("wide blocks reduced over leading axes: column-block order, same bits fused or not") {
+    // 300 rows (more than one row group of 128) of 3000 outputs (three column blocks of 1024):
+    // the reducer takes each column block's rows before the next block.
+    auto u = ts::random::uniform(-1, 1, {300, 3000}, {.chunks = {300, 3000}, .seed = 5});
+    auto x = ts::where(u > 0.7, ts::nan, u * 10 + 3);
+    ts::NDArray whole = x.compute();
+    auto materialized = x.persist();  // reductions of this read a block from memory (unfused)
+    for (int kind = 0; kind < 3; ++kind) {
+        auto reduce = [&](const ts::Array& a) {
+            return kind == 0 ? ts::nanmean(a, {0}) : kind == 1 ? ts::nanvar(a, {0}) : ts::nanmax(a, {0});
+        };
+        ts::NDArray fused = reduce(x).compute();
+        CHECK(bitwise_equal(fused, reduce(materialized).compute()));
+        for (std::int64_t j = 0; j < 3000; j += 131) {
+            double sum = 0, best = -ts::inf;
+            std::int64_t n = 0;
+            for (std::int64_t i = 0; i < 300; ++i) {
+                const double v = whole.at<double>({i, j});
+                if (std::isnan(v)) continue;
+                sum += v, ++n, best = std::max(best, v);
+            }
+            const double mean = sum / static_cast<double>(n);
+            double q = 0;
+            for (std::int64_t i = 0; i < 300; ++i) {
+                const double v = whole.at<double>({i, j});
+                if (!std::isnan(v)) q += (v - mean) * (v - mean);
+            }
+            const double expected = kind == 0 ? mean : kind == 1 ? q / static_cast<double>(n) : best;
+            CHECK(fused.at<double>({j}) == doctest::Approx(expected).epsilon(1e-12));
+        }
     }
 }
