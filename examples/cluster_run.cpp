@@ -1,17 +1,16 @@
-// A cluster run with the real programs: this example starts `tessera-scheduler` and two worker
-// processes itself, connects with ts::Client("tcp://127.0.0.1:PORT"), runs the swath-gridding
-// workflow of swath_gridding.cpp (L2 NetCDF granules → per-granule 0.1° grids on the workers →
-// L3 nanmean → Zarr + map), and shuts everything down cleanly (SIGTERM, then waitpid).
+// A cluster run with the real programs: this example starts `tessera-scheduler` and two
+// `tessera-worker` processes itself, connects with ts::Client("tcp://127.0.0.1:PORT"), runs the
+// swath-gridding workflow of swath_gridding.cpp (L2 NetCDF granules → per-granule 0.1° grids on
+// the workers → L3 nanmean → Zarr + map), and shuts everything down cleanly (SIGTERM, waitpid).
 //
-// Why the workers are this program (`cluster_run --worker tcp://127.0.0.1:PORT`) and not plain
-// `tessera-worker`: the gridding kernel "swath.grid_match" is registered by this program's code
-// (examples/swath/swath.cpp), and a task can only run on a worker whose binary registered its
-// kernel; a plain tessera-worker knows the library's operations only, and the scheduler would
-// refuse the submit ("operation 'swath.grid_match' is not registered on any worker"). A program
-// whose kernels live in its own code is therefore its own worker program, started with the same
-// options as tessera-worker (ts::worker_main). The scheduler is the unmodified tessera-scheduler
-// of the build tree (TESSERA_EXAMPLE_SCHEDULER_PROGRAM, set by examples/CMakeLists.txt;
-// $TESSERA_SCHEDULER_PROGRAM overrides it).
+// The gridding kernel "swath.grid_match" is the example's own code, built as a shared library
+// (libtessera_example_swath.so, examples/swath/): this program links it, and the workers load it
+// with `tessera-worker ... --preload libtessera_example_swath.so`, as one would start workers on
+// a real cluster for a project with its own kernels (Dask's `dask-worker --preload`). Without
+// --preload the scheduler would refuse the submit ("operation 'swath.grid_match' is not
+// registered on any worker"). The programs are the build tree's (TESSERA_EXAMPLE_SCHEDULER_PROGRAM,
+// TESSERA_EXAMPLE_WORKER_PROGRAM, TESSERA_EXAMPLE_SWATH_LIBRARY from examples/CMakeLists.txt;
+// $TESSERA_SCHEDULER_PROGRAM and $TESSERA_WORKER_PROGRAM override the first two).
 //
 // Dashboard: tessera-scheduler accepts --dashboard-port but does not serve a dashboard for
 // clusters yet, so the client process serves one (ts::Dashboard on a free port) and prints its
@@ -141,7 +140,8 @@ int run(int argc, char** argv) {
     t0 = std::chrono::steady_clock::now();
     const char* env_scheduler = std::getenv("TESSERA_SCHEDULER_PROGRAM");
     std::string scheduler_program = env_scheduler && *env_scheduler ? env_scheduler : TESSERA_EXAMPLE_SCHEDULER_PROGRAM;
-    const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
+    const char* env_worker = std::getenv("TESSERA_WORKER_PROGRAM");
+    const std::string worker_program = env_worker && *env_worker ? env_worker : TESSERA_EXAMPLE_WORKER_PROGRAM;
     int port = free_port(), dashboard_port = free_port();
     std::string address = fmt::format("tcp://127.0.0.1:{}", port);
     auto scheduler = std::make_unique<Process>(
@@ -150,8 +150,9 @@ int run(int argc, char** argv) {
     std::vector<std::unique_ptr<Process>> workers;
     for (int w = 0; w < 2; ++w)
         workers.push_back(std::make_unique<Process>(
-            "worker", std::vector<std::string>{self, "--worker", address, "--nthreads", "1", "--name",
-                                               fmt::format("swath-{}", w)}));
+            "worker", std::vector<std::string>{worker_program, address, "--nthreads", "1", "--name",
+                                               fmt::format("swath-{}", w), "--preload",
+                                               TESSERA_EXAMPLE_SWATH_LIBRARY}));
     std::unique_ptr<ts::Client> client = connect(address, 30);
     while (client->n_workers() < 2) {
         if (swath::seconds_since(t0) > 30) throw ts::WorkerError("the workers did not connect to {} within 30 s", address);
@@ -209,17 +210,9 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    // Worker mode: `cluster_run --worker tcp://HOST:PORT [tessera-worker options]`.
-    std::vector<char*> args;
-    bool worker = false;
-    for (int i = 0; i < argc; ++i) {
-        if (std::string_view(argv[i]) == "--worker") worker = true;
-        else args.push_back(argv[i]);
-    }
-    if (worker) return ts::worker_main(static_cast<int>(args.size()), args.data());
     try {
         return run(argc, argv);
-    } catch (const ts::Error& e) {
+    } catch (const std::exception& e) {  // tessera::Error, or a figure that could not be written
         fmt::print(stderr, "cluster_run: {}\n", e.what());
         return 1;
     }

@@ -1,5 +1,7 @@
 // ts::worker_main: the tessera-worker command line (see distributed.hpp).
 
+#include <dlfcn.h>
+
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
@@ -7,6 +9,10 @@
 #include "scheduler/dist/worker.hpp"
 #include "tessera/config.hpp"
 #include "tessera/distributed.hpp"
+#include "tessera/error.hpp"
+
+#include <string>
+#include <vector>
 
 namespace tessera {
 
@@ -20,6 +26,10 @@ int worker_main(int argc, char** argv) {
     app.add_option("--local-directory", options.local_directory, "Directory for spilled data (default: the system temp directory)");
     app.add_option("--name", options.name, "Worker name (default worker-PID)");
     app.add_option("--host", options.host, "Interface of the peer socket (default 127.0.0.1)");
+    std::vector<std::string> preload;
+    app.add_option("--preload", preload,
+                   "Shared library to load before connecting, whose TESSERA_REGISTER_KERNEL kernels "
+                   "this worker then runs (repeatable; like dask-worker --preload)");
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -29,6 +39,11 @@ int worker_main(int argc, char** argv) {
         if (!options.scheduler.starts_with("tcp://"))
             throw ConfigError("scheduler address '{}' is not of the form tcp://HOST:PORT", options.scheduler);
         if (!memory_limit.empty()) options.memory_limit = config::parse_bytes(memory_limit);
+        for (const auto& library : preload) {
+            // Kernels register while the library loads; it stays loaded for the process's life.
+            if (::dlopen(library.c_str(), RTLD_NOW | RTLD_GLOBAL) == nullptr)
+                throw IOError("cannot preload '{}': {}", library, ::dlerror());
+        }
         return dist::run_worker(options);
     } catch (const std::exception& e) {
         dist::log("worker", e.what());
