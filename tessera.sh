@@ -42,11 +42,15 @@ install_missing() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"
 }
 
-build() {
+build() {  # build [TARGET...]: everything, or only the given targets (and what they need)
   local werror=OFF
   if [ -n "${CI:-}" ]; then werror=ON; fi
   cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTESSERA_WERROR=$werror >/dev/null
-  cmake --build "$BUILD" -j "$JOBS"
+  if [ "$#" -gt 0 ]; then
+    cmake --build "$BUILD" -j "$JOBS" --target "$@"
+  else
+    cmake --build "$BUILD" -j "$JOBS"
+  fi
 }
 
 cmd="${1:-demo}"
@@ -54,8 +58,9 @@ shift || true
 case "$cmd" in
   demo)
     install_missing
-    build
-    exec "$BUILD/examples/mean_random" "$@"
+    build mean_random  # the demo and the worker/scheduler programs its local cluster starts
+    cd "$BUILD/examples"  # its figure, mean_random_chunks.png, goes there
+    exec ./mean_random "$@"
     ;;
   test)
     install_missing "${TEST_PACKAGES[@]}"
