@@ -12,6 +12,7 @@
 #include "array/fused.hpp"
 #include "array/node.hpp"
 #include "array/reduction_kernels.hpp"
+#include "array/tree_reduce.hpp"
 #include "tessera/array.hpp"
 #include "tessera/config.hpp"
 #include "tessera/error.hpp"
@@ -78,26 +79,6 @@ private:
     std::int64_t split_every_;
 };
 
-/// Calls f(index) for every index of the box [lo, hi) in C order.
-template <class F>
-void for_each_in_box(const Shape& lo, const Shape& hi, F&& f) {
-    const std::size_t n = lo.size();
-    for (std::size_t axis = 0; axis < n; ++axis)
-        if (hi[axis] <= lo[axis]) return;
-    Shape idx = lo;
-    while (true) {
-        f(std::span<const std::int64_t>(idx));
-        std::size_t axis = n;
-        while (axis > 0) {
-            --axis;
-            if (++idx[axis] < hi[axis]) break;
-            idx[axis] = lo[axis];
-            if (axis == 0) return;
-        }
-        if (n == 0) return;
-    }
-}
-
 void ReduceNode::lower_tasks(LowerContext& ctx) const {
     const ArrayNode& in = *inputs()[0];
     const ReduceOps& ops = reduce_ops();
@@ -145,56 +126,18 @@ void ReduceNode::lower_tasks(LowerContext& ctx) const {
         ctx.graph.add(std::move(task));
     });
 
-    // (2) combine levels while some reduced axis has more than split_every partials.
-    const std::int64_t s = split_every_;
-    std::int64_t level = -1;  // -1: the chunk tasks
-    auto key_at = [&](std::int64_t lvl, std::span<const std::int64_t> idx) {
-        if (lvl < 0) return Key(chunk_name, std::vector<std::int64_t>(idx.begin(), idx.end()));
-        std::vector<std::int64_t> index{lvl};
-        index.insert(index.end(), idx.begin(), idx.end());
-        return Key(combine_name, std::move(index));
-    };
-    // The inputs of group `idx` of the next level: up to s consecutive partials per reduced axis.
-    auto group_deps = [&](const Shape& cur, std::span<const std::int64_t> idx, std::int64_t fan_in) {
-        Shape lo(static_cast<std::size_t>(ndim)), hi(static_cast<std::size_t>(ndim));
-        for (std::int64_t axis = 0; axis < ndim; ++axis) {
-            auto a = static_cast<std::size_t>(axis);
-            lo[a] = reduced[a] ? idx[a] * fan_in : idx[a];
-            hi[a] = reduced[a] ? std::min(lo[a] + fan_in, cur[a]) : idx[a] + 1;
-        }
-        std::vector<Key> deps;
-        for_each_in_box(lo, hi, [&](std::span<const std::int64_t> dep) { deps.push_back(key_at(level, dep)); });
-        return deps;
-    };
-    Shape cur = grid;
-    const std::string combine_bytes = chunk_bytes;
-    while (true) {
-        bool deep = false;
-        for (std::int64_t axis = 0; axis < ndim; ++axis)
-            deep = deep || (reduced[static_cast<std::size_t>(axis)] && cur[static_cast<std::size_t>(axis)] > s);
-        if (!deep) break;
-        Shape next = cur;
-        for (std::int64_t axis = 0; axis < ndim; ++axis)
-            if (reduced[static_cast<std::size_t>(axis)])
-                next[static_cast<std::size_t>(axis)] = (cur[static_cast<std::size_t>(axis)] + s - 1) / s;
-        for_each_block(next, [&](std::span<const std::int64_t> idx) {
-            Task task;
-            task.key = key_at(level + 1, idx);
-            task.op = ops.combine;
-            task.params = combine_bytes;
-            task.deps = group_deps(cur, idx, s);
-            task.nbytes_hint = partial_bytes(idx);
-            ctx.graph.add(std::move(task));
-        });
-        cur = std::move(next);
-        ++level;
-    }
-
-    // (3) aggregate: one task per output block, merging everything left along the reduced axes.
-    Shape out_grid = grid;
-    for (std::int64_t axis = 0; axis < ndim; ++axis)
-        if (reduced[static_cast<std::size_t>(axis)]) out_grid[static_cast<std::size_t>(axis)] = 1;
-    for_each_block(out_grid, [&](std::span<const std::int64_t> idx) {
+    // (2) combine levels and (3) one aggregate task per output block (array/tree_reduce.hpp).
+    const ReductionTree tree(grid, reduced, split_every_, chunk_name, combine_name);
+    tree.for_each_combine([&](Key key, ReductionTree::Group group) {
+        Task task;
+        task.nbytes_hint = partial_bytes(group.lo);
+        task.key = std::move(key);
+        task.op = ops.combine;
+        task.params = chunk_bytes;
+        task.deps = std::move(group.keys);
+        ctx.graph.add(std::move(task));
+    });
+    tree.for_each_aggregate([&](std::span<const std::int64_t> idx, ReductionTree::Group group) {
         ReduceParams p = chunk_params;
         std::vector<std::int64_t> out_index;
         for (std::int64_t axis = 0; axis < ndim; ++axis) {
@@ -206,9 +149,7 @@ void ReduceNode::lower_tasks(LowerContext& ctx) const {
         task.key = Key(name(), std::move(out_index));
         task.op = ops.aggregate;
         task.params = encode_params(p);
-        std::int64_t everything = 1;  // one group covering every remaining partial
-        for (auto n : cur) everything = std::max(everything, n);
-        task.deps = group_deps(cur, idx, everything);
+        task.deps = std::move(group.keys);
         task.nbytes_hint = shape_size(p.partial_shape) * dtype().itemsize();
         ctx.graph.add(std::move(task));
     });

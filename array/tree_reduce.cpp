@@ -8,29 +8,6 @@
 
 namespace tessera::detail {
 
-namespace {
-
-/// Calls f(index) for every index of the box [lo, hi) in C order.
-template <class F>
-void for_each_in_box(const Shape& lo, const Shape& hi, F&& f) {
-    const std::size_t n = lo.size();
-    for (std::size_t axis = 0; axis < n; ++axis)
-        if (hi[axis] <= lo[axis]) return;
-    Shape idx = lo;
-    while (true) {
-        f(std::span<const std::int64_t>(idx));
-        std::size_t axis = n;
-        while (axis > 0) {
-            --axis;
-            if (++idx[axis] < hi[axis]) break;
-            idx[axis] = lo[axis];
-            if (axis == 0) return;
-        }
-        if (n == 0) return;
-    }
-}
-
-}  // namespace
 
 Chunks reduced_chunks(const Chunks& chunks, std::span<const std::int64_t> axes, bool keepdims) {
     std::vector<BlockSizes> out;
@@ -55,7 +32,6 @@ void TreeReduceNode::lower_tasks(LowerContext& ctx) const {
     const TreeOps o = ops();
     const std::string token = name().substr(op().size() + 1);
     const std::string chunk_name = op() + "_chunk-" + token;
-    const std::string combine_name = op() + "_combine-" + token;
     const std::int64_t ndim = in.ndim();
     std::vector<bool> reduced(static_cast<std::size_t>(ndim), false);
     for (auto axis : axes_) reduced[static_cast<std::size_t>(axis)] = true;
@@ -80,53 +56,18 @@ void TreeReduceNode::lower_tasks(LowerContext& ctx) const {
         ctx.graph.add(std::move(task));
     });
 
-    std::int64_t level = -1;  // -1: the chunk tasks
-    auto key_at = [&](std::int64_t lvl, std::span<const std::int64_t> idx) {
-        if (lvl < 0) return Key(chunk_name, std::vector<std::int64_t>(idx.begin(), idx.end()));
-        std::vector<std::int64_t> index{lvl};
-        index.insert(index.end(), idx.begin(), idx.end());
-        return Key(combine_name, std::move(index));
-    };
-    auto group_deps = [&](const Shape& cur, std::span<const std::int64_t> idx, std::int64_t fan_in) {
-        Shape lo(static_cast<std::size_t>(ndim)), hi(static_cast<std::size_t>(ndim));
-        for (std::size_t a = 0; a < static_cast<std::size_t>(ndim); ++a) {
-            lo[a] = reduced[a] ? idx[a] * fan_in : idx[a];
-            hi[a] = reduced[a] ? std::min(lo[a] + fan_in, cur[a]) : idx[a] + 1;
-        }
-        std::vector<Key> deps;
-        for_each_in_box(lo, hi, [&](std::span<const std::int64_t> dep) { deps.push_back(key_at(level, dep)); });
-        return deps;
-    };
-
-    const std::int64_t s = split_every_;
+    const ReductionTree tree(grid, reduced, split_every_, chunk_name, op() + "_combine-" + token);
     const std::string combine_bytes = combine_params();
-    Shape cur = grid;
-    while (true) {
-        bool deep = false;
-        for (std::size_t a = 0; a < static_cast<std::size_t>(ndim); ++a) deep = deep || (reduced[a] && cur[a] > s);
-        if (!deep) break;
-        Shape next = cur;
-        for (std::size_t a = 0; a < static_cast<std::size_t>(ndim); ++a)
-            if (reduced[a]) next[a] = (cur[a] + s - 1) / s;
-        for_each_block(next, [&](std::span<const std::int64_t> idx) {
-            Task task;
-            task.key = key_at(level + 1, idx);
-            task.op = o.combine;
-            task.params = combine_bytes;
-            task.deps = group_deps(cur, idx, s);
-            task.nbytes_hint = bytes_of(idx);
-            ctx.graph.add(std::move(task));
-        });
-        cur = std::move(next);
-        ++level;
-    }
-
-    Shape out_grid = grid;
-    for (std::size_t a = 0; a < static_cast<std::size_t>(ndim); ++a)
-        if (reduced[a]) out_grid[a] = 1;
-    std::int64_t everything = 1;
-    for (auto n : cur) everything = std::max(everything, n);
-    for_each_block(out_grid, [&](std::span<const std::int64_t> idx) {
+    tree.for_each_combine([&](Key key, ReductionTree::Group group) {
+        Task task;
+        task.nbytes_hint = bytes_of(group.lo);
+        task.key = std::move(key);
+        task.op = o.combine;
+        task.params = combine_bytes;
+        task.deps = std::move(group.keys);
+        ctx.graph.add(std::move(task));
+    });
+    tree.for_each_aggregate([&](std::span<const std::int64_t> idx, ReductionTree::Group group) {
         std::vector<std::int64_t> out_index;
         for (std::size_t a = 0; a < static_cast<std::size_t>(ndim); ++a)
             if (!reduced[a] || keepdims_) out_index.push_back(idx[a]);
@@ -134,9 +75,76 @@ void TreeReduceNode::lower_tasks(LowerContext& ctx) const {
         task.key = Key(name(), std::move(out_index));
         task.op = o.aggregate;
         task.params = aggregate_params(idx);
-        task.deps = group_deps(cur, idx, everything);
+        task.deps = std::move(group.keys);
         task.nbytes_hint = bytes_of(idx);
         ctx.graph.add(std::move(task));
+    });
+}
+
+ReductionTree::ReductionTree(Shape grid, std::vector<bool> reduced, std::int64_t split_every,
+                             std::string chunk_name, std::string combine_name)
+    : grid_(std::move(grid)),
+      reduced_(std::move(reduced)),
+      split_every_(split_every),
+      chunk_name_(std::move(chunk_name)),
+      combine_name_(std::move(combine_name)) {
+    levels_.push_back(grid_);
+    while (true) {
+        const Shape& cur = levels_.back();
+        bool deep = false;
+        for (std::size_t a = 0; a < cur.size(); ++a) deep = deep || (reduced_[a] && cur[a] > split_every_);
+        if (!deep) break;
+        Shape next = cur;
+        for (std::size_t a = 0; a < cur.size(); ++a)
+            if (reduced_[a]) next[a] = (cur[a] + split_every_ - 1) / split_every_;
+        levels_.push_back(std::move(next));
+    }
+}
+
+Key ReductionTree::key_at(std::int64_t level, std::span<const std::int64_t> idx) const {
+    if (level == 0) return Key(chunk_name_, std::vector<std::int64_t>(idx.begin(), idx.end()));
+    std::vector<std::int64_t> index{level - 1};  // combine keys count their levels from 0
+    index.insert(index.end(), idx.begin(), idx.end());
+    return Key(combine_name_, std::move(index));
+}
+
+ReductionTree::Group ReductionTree::group(std::int64_t level, const Shape& cur, std::span<const std::int64_t> idx,
+                                          std::int64_t fan_in) const {
+    Group g;
+    g.lo.resize(cur.size());
+    g.extent.resize(cur.size());
+    for (std::size_t a = 0; a < cur.size(); ++a) {
+        g.lo[a] = reduced_[a] ? idx[a] * fan_in : idx[a];
+        g.extent[a] = reduced_[a] ? std::min(g.lo[a] + fan_in, cur[a]) - g.lo[a] : 1;
+    }
+    Shape at(cur.size());
+    for_each_block(g.extent, [&](std::span<const std::int64_t> offset) {
+        for (std::size_t a = 0; a < at.size(); ++a) at[a] = g.lo[a] + offset[a];
+        g.keys.push_back(key_at(level, at));
+    });
+    return g;
+}
+
+void ReductionTree::for_each_combine(const std::function<void(Key, Group)>& f) const {
+    for (std::size_t level = 1; level < levels_.size(); ++level) {
+        const Shape& below = levels_[level - 1];
+        for_each_block(levels_[level], [&](std::span<const std::int64_t> idx) {
+            f(key_at(static_cast<std::int64_t>(level), idx),
+              group(static_cast<std::int64_t>(level - 1), below, idx, split_every_));
+        });
+    }
+}
+
+void ReductionTree::for_each_aggregate(const std::function<void(std::span<const std::int64_t>, Group)>& f) const {
+    const Shape& last = levels_.back();
+    Shape out_grid = grid_;
+    std::int64_t everything = 1;  // one group covering every remaining partial
+    for (std::size_t a = 0; a < out_grid.size(); ++a) {
+        if (reduced_[a]) out_grid[a] = 1;
+        everything = std::max(everything, last[a]);
+    }
+    for_each_block(out_grid, [&](std::span<const std::int64_t> idx) {
+        f(idx, group(static_cast<std::int64_t>(levels_.size()) - 1, last, idx, everything));
     });
 }
 

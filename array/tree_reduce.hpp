@@ -10,6 +10,7 @@
 // reads exactly one block of each input; see `source_axis`).
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -17,6 +18,37 @@
 #include "array/node.hpp"
 
 namespace tessera::detail {
+
+/// The shape of a reduction tree (Dask's split_every), shared by every tree reduction: chunk
+/// partials on the input's block grid, combine levels merging up to split_every consecutive
+/// partials along each reduced axis ("<combine_name>", {level, group...}) while some reduced axis
+/// has more than split_every of them, then one aggregate group per output block over everything
+/// left. A group is a box [lo, lo + extent) of the level below; its keys are in C order.
+class ReductionTree {
+public:
+    struct Group {
+        Shape lo, extent;
+        std::vector<Key> keys;
+    };
+    ReductionTree(Shape grid, std::vector<bool> reduced, std::int64_t split_every, std::string chunk_name,
+                  std::string combine_name);
+
+    /// Calls f(key, group) for every combine task, level by level.
+    void for_each_combine(const std::function<void(Key, Group)>& f) const;
+    /// Calls f(index, group) for every aggregate task: `index` is the output block's index on the
+    /// input grid with reduced axes 0 (drop them or keep them as the node's keepdims says).
+    void for_each_aggregate(const std::function<void(std::span<const std::int64_t>, Group)>& f) const;
+
+private:
+    Key key_at(std::int64_t level, std::span<const std::int64_t> idx) const;
+    Group group(std::int64_t level, const Shape& cur, std::span<const std::int64_t> idx, std::int64_t fan_in) const;
+
+    Shape grid_;
+    std::vector<bool> reduced_;
+    std::int64_t split_every_;
+    std::string chunk_name_, combine_name_;
+    std::vector<Shape> levels_;  // the grid of each level's partials: [0] = the chunk grid
+};
 
 /// The registered ops of a tree reduction.
 struct TreeOps {

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "array/custom_ops.hpp"
+#include "array/tree_reduce.hpp"
 #include "tessera/config.hpp"
 #include "tessera/error.hpp"
 
@@ -80,62 +81,23 @@ void UserReductionNode::lower_tasks(LowerContext& ctx) const {
                                        {in.block_key(block)}, 0));
     });
 
-    std::int64_t level = -1;  // -1: the chunk tasks
-    auto key_at = [&](std::int64_t lvl, std::span<const std::int64_t> idx) {
-        if (lvl < 0) return Key(chunk_name, Shape(idx.begin(), idx.end()));
-        Shape index{lvl};
-        index.insert(index.end(), idx.begin(), idx.end());
-        return Key(combine_name, std::move(index));
-    };
-    // The partials of group `idx`: up to fan_in consecutive ones per reduced axis, as an operand.
-    auto group = [&](const Shape& cur, std::span<const std::int64_t> idx, std::int64_t fan_in, std::vector<Key>& deps) {
-        Shape lo(static_cast<std::size_t>(ndim)), extent(static_cast<std::size_t>(ndim));
-        for (std::int64_t axis = 0; axis < ndim; ++axis) {
-            const auto a = static_cast<std::size_t>(axis);
-            lo[a] = reduced[a] ? idx[a] * fan_in : idx[a];
-            extent[a] = reduced[a] ? std::min(lo[a] + fan_in, cur[a]) - lo[a] : 1;
-        }
+    // (2) combine levels and (3) one aggregate task per output block (array/tree_reduce.hpp);
+    // a group of partials is one operand whose grid is the group's box.
+    auto operand_of = [](const ReductionTree::Group& group) {
         OperandSpec op;
-        op.grid = extent;
-        for_each_block(extent, [&](std::span<const std::int64_t> offset) {
-            Shape at(static_cast<std::size_t>(ndim));
-            for (std::size_t a = 0; a < at.size(); ++a) at[a] = lo[a] + offset[a];
-            op.parts.push_back(OperandPart{static_cast<std::int32_t>(deps.size()), {}, {}, {}, {}});
-            deps.push_back(key_at(level, at));
-        });
+        op.grid = group.extent;
+        for (std::size_t k = 0; k < group.keys.size(); ++k)
+            op.parts.push_back(OperandPart{static_cast<std::int32_t>(k), {}, {}, {}, {}});
         return op;
     };
-
-    // (2) combine levels while some reduced axis has more than split_every partials.
-    const std::int64_t s = split_every_;
-    Shape cur = grid;
-    while (true) {
-        bool deep = false;
-        for (std::int64_t axis = 0; axis < ndim; ++axis)
-            deep = deep || (reduced[static_cast<std::size_t>(axis)] && cur[static_cast<std::size_t>(axis)] > s);
-        if (!deep) break;
-        Shape next = cur;
-        for (std::int64_t axis = 0; axis < ndim; ++axis)
-            if (reduced[static_cast<std::size_t>(axis)])
-                next[static_cast<std::size_t>(axis)] = (cur[static_cast<std::size_t>(axis)] + s - 1) / s;
-        for_each_block(next, [&](std::span<const std::int64_t> idx) {
-            CallSpec spec = base_spec("reduction combine", true);
-            spec.kernel = combine_.name;
-            std::vector<Key> deps;
-            spec.operands.push_back(group(cur, idx, s, deps));
-            ctx.graph.add(make_custom_task(key_at(level + 1, idx), combine_, spec, std::move(deps), 0));
-        });
-        cur = std::move(next);
-        ++level;
-    }
-
-    // (3) aggregate: one task per output block over every partial left along the reduced axes.
-    Shape out_grid = grid;
-    for (std::int64_t axis = 0; axis < ndim; ++axis)
-        if (reduced[static_cast<std::size_t>(axis)]) out_grid[static_cast<std::size_t>(axis)] = 1;
-    std::int64_t everything = 1;
-    for (auto n : cur) everything = std::max(everything, n);
-    for_each_block(out_grid, [&](std::span<const std::int64_t> idx) {
+    const ReductionTree tree(grid, reduced, split_every_, chunk_name, combine_name);
+    tree.for_each_combine([&](Key key, ReductionTree::Group group) {
+        CallSpec spec = base_spec("reduction combine", true);
+        spec.kernel = combine_.name;
+        spec.operands.push_back(operand_of(group));
+        ctx.graph.add(make_custom_task(std::move(key), combine_, spec, std::move(group.keys), 0));
+    });
+    tree.for_each_aggregate([&](std::span<const std::int64_t> idx, ReductionTree::Group group) {
         Shape out_index;
         for (std::int64_t axis = 0; axis < ndim; ++axis)
             if (!reduced[static_cast<std::size_t>(axis)] || keepdims_) out_index.push_back(idx[static_cast<std::size_t>(axis)]);
@@ -146,9 +108,8 @@ void UserReductionNode::lower_tasks(LowerContext& ctx) const {
         spec.info.output = block_location(chunks(), out_index);
         spec.info.chunk_shape = chunks().block_shape(out_index);
         if (!keepdims_) spec.squeeze = axes_;
-        std::vector<Key> deps;
-        spec.operands.push_back(group(cur, idx, everything, deps));
-        ctx.graph.add(make_custom_task(Key(name(), out_index), aggregate_, spec, std::move(deps),
+        spec.operands.push_back(operand_of(group));
+        ctx.graph.add(make_custom_task(Key(name(), out_index), aggregate_, spec, std::move(group.keys),
                                        shape_size(spec.info.chunk_shape) * dtype().itemsize()));
     });
 }
