@@ -41,6 +41,8 @@
 #include <fmt/format.h>
 #include <tessera/tessera.hpp>
 
+#include "example_main.hpp"
+
 #include "swath/swath.hpp"
 
 extern char** environ;
@@ -209,11 +211,4 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-    try {
-        return run(argc, argv);
-    } catch (const std::exception& e) {  // tessera::Error, or a figure that could not be written
-        fmt::print(stderr, "cluster_run: {}\n", e.what());
-        return 1;
-    }
-}
+int main(int argc, char** argv) { return example_main("cluster_run", argc, argv, run); }

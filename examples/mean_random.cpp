@@ -20,6 +20,8 @@
 #include <fmt/format.h>
 #include <tessera/tessera.hpp>
 
+#include "example_main.hpp"
+
 #include "plot.hpp"
 
 namespace ts = tessera;
@@ -111,11 +113,4 @@ int run(int argc, char** argv) {
     return ok ? 0 : 1;
 }
 
-int main(int argc, char** argv) {
-    try {
-        return run(argc, argv);
-    } catch (const ts::Error& e) {
-        fmt::print(stderr, "mean_random: {}\n", e.what());
-        return 1;
-    }
-}
+int main(int argc, char** argv) { return example_main("mean_random", argc, argv, run); }

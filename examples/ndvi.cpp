@@ -25,6 +25,8 @@
 #include <fmt/format.h>
 #include <tessera/tessera.hpp>
 
+#include "example_main.hpp"
+
 #include "plot.hpp"
 
 namespace ts = tessera;
@@ -157,11 +159,4 @@ int run(int argc, char** argv) {
     return 0;
 }
 
-int main(int argc, char** argv) {
-    try {
-        return run(argc, argv);
-    } catch (const std::exception& e) {  // tessera::Error, or a figure that could not be written
-        fmt::print(stderr, "ndvi: {}\n", e.what());
-        return 1;
-    }
-}
+int main(int argc, char** argv) { return example_main("ndvi", argc, argv, run); }

@@ -32,6 +32,8 @@
 #include <fmt/format.h>
 #include <tessera/tessera.hpp>
 
+#include "example_main.hpp"
+
 #include "plot.hpp"
 
 namespace ts = tessera;
@@ -257,19 +259,4 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-    // Worker mode: `raster_sampling tcp://HOST:PORT [worker options] --worker`.
-    std::vector<char*> args;
-    bool worker = false;
-    for (int i = 0; i < argc; ++i) {
-        if (std::string_view(argv[i]) == "--worker") worker = true;
-        else args.push_back(argv[i]);
-    }
-    if (worker) return ts::worker_main(static_cast<int>(args.size()), args.data());
-    try {
-        return run(argc, argv);
-    } catch (const ts::Error& e) {
-        fmt::print(stderr, "raster_sampling: {}\n", e.what());
-        return 1;
-    }
-}
+int main(int argc, char** argv) { return example_main("raster_sampling", argc, argv, run); }

@@ -29,6 +29,8 @@
 #include <fmt/format.h>
 #include <tessera/tessera.hpp>
 
+#include "example_main.hpp"
+
 #include "swath/swath.hpp"
 
 namespace ts = tessera;
@@ -107,19 +109,4 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-    // Worker mode: `swath_gridding tcp://HOST:PORT [worker options] --worker`.
-    std::vector<char*> args;
-    bool worker = false;
-    for (int i = 0; i < argc; ++i) {
-        if (std::string_view(argv[i]) == "--worker") worker = true;
-        else args.push_back(argv[i]);
-    }
-    if (worker) return ts::worker_main(static_cast<int>(args.size()), args.data());
-    try {
-        return run(argc, argv);
-    } catch (const ts::Error& e) {
-        fmt::print(stderr, "swath_gridding: {}\n", e.what());
-        return 1;
-    }
-}
+int main(int argc, char** argv) { return example_main("swath_gridding", argc, argv, run); }

@@ -17,29 +17,6 @@ using ts::NDArray;
 
 namespace {
 
-std::vector<std::int64_t> split_ints(const std::string& text, char sep = ',') {
-    std::vector<std::int64_t> out;
-    std::stringstream ss(text);
-    std::string item;
-    while (std::getline(ss, item, sep))
-        if (item.find_first_not_of(' ') != std::string::npos) out.push_back(std::stoll(item));
-    return out;
-}
-
-// np.take(a, idx, axis) for 1-d idx, through slices.
-NDArray ref_take(const NDArray& a, const std::vector<std::int64_t>& idx, std::int64_t axis) {
-    ts::Shape shape = a.shape();
-    shape[static_cast<std::size_t>(axis)] = static_cast<std::int64_t>(idx.size());
-    NDArray out = NDArray::zeros(a.dtype(), shape);
-    std::vector<std::int64_t> offset(shape.size(), 0);
-    for (std::size_t k = 0; k < idx.size(); ++k) {
-        const std::int64_t i = idx[k] < 0 ? idx[k] + a.shape(axis) : idx[k];
-        offset[static_cast<std::size_t>(axis)] = static_cast<std::int64_t>(k);
-        out.assign_region(offset, a.slice(axis, i, i + 1));
-    }
-    return out;
-}
-
 // x[mask] in C order, through the flat element index.
 NDArray ref_mask(const NDArray& a, const NDArray& mask) {
     const NDArray m = mask.contiguous();

@@ -1,5 +1,6 @@
 // Registered block kernels of the custom-operation tests, the references, and the worker mode
 // of the test binary (so LocalCluster workers know the same kernels).
+#include "tests/support/worker_mode.hpp"
 #include "kernels.hpp"
 
 #include <unistd.h>
@@ -268,29 +269,8 @@ ts::Value not_a_block_kernel(const ts::TaskContext&) { return ts::Value(); }
 TESSERA_REGISTER_KERNEL("tests.raw_op", not_a_block_kernel);
 
 // After the kernels (same translation unit: initialized in order).
-struct WorkerMode {
-    WorkerMode() {
-        const char* mode = std::getenv("TESSERA_TEST_WORKER_MODE");
-        if (!mode || std::string(mode) != "1") return;
-        std::ifstream in("/proc/self/cmdline", std::ios::binary);
-        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-        std::vector<std::string> args;
-        std::string current;
-        for (char c : text) {
-            if (c == '\0') {
-                args.push_back(current);
-                current.clear();
-            } else {
-                current += c;
-            }
-        }
-        std::vector<char*> argv;
-        for (auto& a : args) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        const int code = ts::worker_main(static_cast<int>(args.size()), argv.data());
-        std::fflush(nullptr);
-        std::_Exit(code);
-    }
+const struct WorkerMode {
+    WorkerMode() { test_support::become_worker_if_asked(); }
 } g_worker_mode;
 
 }  // namespace

@@ -1,5 +1,8 @@
 #include "helpers.hpp"
 
+#include <sstream>
+#include <string>
+
 namespace shape_test {
 
 ts::NDArray sample(const ts::Shape& shape) {
@@ -74,6 +77,28 @@ std::int64_t count_deps(const ts::Graph& graph, std::string_view op) {
     for (const auto& t : graph.tasks())
         if (ts::op_name(t.op) == op) n += static_cast<std::int64_t>(t.deps.size());
     return n;
+}
+
+std::vector<std::int64_t> split_ints(const std::string& text, char sep) {
+    std::vector<std::int64_t> out;
+    std::stringstream ss(text);
+    std::string item;
+    while (std::getline(ss, item, sep))
+        if (item.find_first_not_of(' ') != std::string::npos) out.push_back(std::stoll(item));
+    return out;
+}
+
+ts::NDArray ref_take(const ts::NDArray& a, const std::vector<std::int64_t>& idx, std::int64_t axis) {
+    ts::Shape shape = a.shape();
+    shape[static_cast<std::size_t>(axis)] = static_cast<std::int64_t>(idx.size());
+    ts::NDArray out = ts::NDArray::zeros(a.dtype(), shape);
+    std::vector<std::int64_t> offset(shape.size(), 0);
+    for (std::size_t k = 0; k < idx.size(); ++k) {
+        const std::int64_t i = idx[k] < 0 ? idx[k] + a.shape(axis) : idx[k];
+        offset[static_cast<std::size_t>(axis)] = static_cast<std::int64_t>(k);
+        out.assign_region(offset, a.slice(axis, i, i + 1));
+    }
+    return out;
 }
 
 }  // namespace shape_test

@@ -40,4 +40,10 @@ std::int64_t count_name(const ts::Graph& graph, std::string_view name);
 /// Sum of the dependency counts of the tasks running `op`.
 std::int64_t count_deps(const ts::Graph& graph, std::string_view op);
 
+/// The integers of "3, -1, 4" (split on `sep`; blank items skipped).
+std::vector<std::int64_t> split_ints(const std::string& text, char sep = ',');
+/// np.take(a, idx, axis) for 1-d idx (negative counts from the end), built from slices: the
+/// reference of take, flip and roll.
+ts::NDArray ref_take(const ts::NDArray& a, const std::vector<std::int64_t>& idx, std::int64_t axis);
+
 }  // namespace shape_test

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/worker_mode.hpp"
 #include "helpers.hpp"
 #include "tessera/error.hpp"
 
@@ -75,29 +76,8 @@ const Ops g_ops{ts::register_op("dtest.konst", op_konst), ts::register_op("dtest
                 ts::register_op("dtest.fill", op_fill), ts::register_op("dtest.big_list", op_big_list)};
 
 // After g_ops (same translation unit: initialized in order).
-struct WorkerMode {
-    WorkerMode() {
-        const char* mode = std::getenv("TESSERA_TEST_WORKER_MODE");
-        if (!mode || std::string(mode) != "1") return;
-        std::ifstream in("/proc/self/cmdline", std::ios::binary);
-        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-        std::vector<std::string> args;
-        std::string current;
-        for (char c : text) {
-            if (c == '\0') {
-                args.push_back(current);
-                current.clear();
-            } else {
-                current += c;
-            }
-        }
-        std::vector<char*> argv;
-        for (auto& a : args) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        const int code = ts::worker_main(static_cast<int>(args.size()), argv.data());
-        std::fflush(nullptr);
-        std::_Exit(code);
-    }
+const struct WorkerMode {
+    WorkerMode() { test_support::become_worker_if_asked(); }
 } g_worker_mode;
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/temp_dir.hpp"
 #include "src/dispatch.hpp"
 #include "tessera/ndarray.hpp"
 
@@ -20,25 +21,10 @@ namespace iotest {
 
 namespace ts = tessera;
 
-/// A fresh directory under the system temp dir, removed with everything in it.
-class TempDir {
+/// A fresh directory "/tmp/tessera_io_XXXXXX", removed with everything in it.
+class TempDir : public test_support::TempDir {
 public:
-    TempDir() {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "tessera_io_XXXXXX").string();
-        if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-        path_ = tmpl;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const std::string& path() const { return path_; }
-    std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-
-private:
-    std::string path_;
+    TempDir() : test_support::TempDir("tessera_io") {}
 };
 
 inline void write_text(const std::string& path, const std::string& text) {
