@@ -75,6 +75,9 @@ try {
     return Number(bar.dataset.total) === n && Number(bar.dataset.done) === n;
   }, expected, { timeout: 60000 });
   check((await page.textContent('#overall-percent')) === '100%', 'overall progress shows 100%');
+  // The run's end arrives in its own event, possibly one update after the last task's.
+  await page.waitForFunction(() => document.getElementById('run-state')?.textContent === 'finished',
+                             null, { timeout: 30000 }).catch(() => {});
   check((await page.textContent('#run-state')) === 'finished', 'run state is finished');
   const rows = await page.$$eval('.group-row', (els) => els.map((e) => ({
     group: e.dataset.group, done: Number(e.dataset.done), total: Number(e.dataset.total) })));
