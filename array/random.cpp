@@ -19,32 +19,29 @@ namespace detail {
 
 void philox_words(std::uint64_t seed, RandomKind kind, const std::uint64_t* pair, int n,
                   std::uint64_t* w0, std::uint64_t* w1) {
-    constexpr std::uint32_t kM0 = 0xD2511F53u, kM1 = 0xCD9E8D57u;
+    constexpr std::uint64_t kM0 = 0xD2511F53u, kM1 = 0xCD9E8D57u, kLow = 0xFFFFFFFFu;
     constexpr std::uint32_t kW0 = 0x9E3779B9u, kW1 = 0xBB67AE85u;
-    const auto key0 = static_cast<std::uint32_t>(seed), key1 = static_cast<std::uint32_t>(seed >> 32);
-    const auto tag = static_cast<std::uint32_t>(kind);
-    // One lane per counter; the fixed round loop is unrolled so the lane loop vectorizes
-    // (vpmuludq does the 32x32->64 products of four or eight lanes at once).
+    // The round keys (the Weyl sequence wraps at 32 bits).
+    std::uint64_t key0[10], key1[10];
+    auto k0 = static_cast<std::uint32_t>(seed), k1 = static_cast<std::uint32_t>(seed >> 32);
+    for (int round = 0; round < 10; ++round, k0 += kW0, k1 += kW1) key0[round] = k0, key1[round] = k1;
+    const auto tag = static_cast<std::uint64_t>(kind);
+    // One lane per counter, each 32-bit word held in a 64-bit lane: the products are then
+    // vpmuludq on whole lanes (no packing shuffles), and since vpmuludq reads only the low 32
+    // bits, the high halves left in c0..c3 are masked once at the end instead of every round.
     for (int lane = 0; lane < n; ++lane) {
-        std::uint32_t c0 = static_cast<std::uint32_t>(pair[lane]);
-        std::uint32_t c1 = static_cast<std::uint32_t>(pair[lane] >> 32);
-        std::uint32_t c2 = tag, c3 = 0;
-        std::uint32_t k0 = key0, k1 = key1;
+        std::uint64_t c0 = pair[lane] & kLow, c1 = pair[lane] >> 32, c2 = tag, c3 = 0;
 #pragma GCC unroll 10
         for (int round = 0; round < 10; ++round) {
-            const std::uint64_t p0 = std::uint64_t{kM0} * c0;
-            const std::uint64_t p1 = std::uint64_t{kM1} * c2;
-            const std::uint32_t x0 = static_cast<std::uint32_t>(p1 >> 32) ^ c1 ^ k0;
-            const std::uint32_t x2 = static_cast<std::uint32_t>(p0 >> 32) ^ c3 ^ k1;
-            c1 = static_cast<std::uint32_t>(p1);
-            c3 = static_cast<std::uint32_t>(p0);
-            c0 = x0;
-            c2 = x2;
-            k0 += kW0;
-            k1 += kW1;
+            const std::uint64_t p0 = kM0 * (c0 & kLow);
+            const std::uint64_t p1 = kM1 * (c2 & kLow);
+            c0 = (p1 >> 32) ^ c1 ^ key0[round];
+            c2 = (p0 >> 32) ^ c3 ^ key1[round];
+            c1 = p1;
+            c3 = p0;
         }
-        w0[lane] = (std::uint64_t{c1} << 32) | c0;
-        w1[lane] = (std::uint64_t{c3} << 32) | c2;
+        w0[lane] = (c1 << 32) | (c0 & kLow);
+        w1[lane] = (c3 << 32) | (c2 & kLow);
     }
 }
 
