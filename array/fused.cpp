@@ -15,6 +15,7 @@
 
 #include "array/elementwise.hpp"
 #include "array/fused_program.hpp"
+#include "array/shape_ops.hpp"
 #include "src/dispatch.hpp"
 #include "tessera/error.hpp"
 
@@ -109,8 +110,23 @@ private:
             const auto& inputs = frame.node->inputs();
             if (frame.next < inputs.size()) {
                 const std::size_t k = frame.next++;
-                const ArrayNode& child = *inputs[k];
-                View view = child_view(*frame.node, frame.view, child);
+                const ArrayNode* child_ptr = inputs[k].get();
+                View view = child_view(*frame.node, frame.view, *child_ptr);
+                const std::vector<std::vector<std::int64_t>>* child_bounds = &frame.node->input_bounds(k);
+                // Read through transposes: the input's axis axes[j] is viewed as our axis j, and
+                // the load's index map does the transposition (no transposed copy is made).
+                const std::vector<std::int64_t>* axes = nullptr;
+                while (ctx_.fuse && single_consumer(*child_ptr)) {
+                    const ArrayNode* inner = transpose_input(*child_ptr, &axes);
+                    if (inner == nullptr) break;
+                    View permuted(view.size());
+                    for (std::size_t j = 0; j < axes->size(); ++j)
+                        permuted[static_cast<std::size_t>((*axes)[j])] = view[j];
+                    view = std::move(permuted);
+                    child_ptr = inner;
+                    child_bounds = &bounds_of(*inner);
+                }
+                const ArrayNode& child = *child_ptr;
                 auto memo = memo_.find({&child, view});
                 if (memo != memo_.end()) {
                     frame.regs.push_back(memo->second);
@@ -120,7 +136,7 @@ private:
                 if (elem != nullptr && ctx_.fusable(child)) {
                     stack.push_back(Frame{elem, std::move(view), {}, 0});  // invalidates frame
                 } else {
-                    std::int32_t reg = load(child, view, frame.node->input_bounds(k));
+                    std::int32_t reg = load(child, view, *child_bounds);
                     memo_.emplace(std::pair(&child, std::move(view)), reg);
                     frame.regs.push_back(reg);
                 }
@@ -148,6 +164,17 @@ private:
                 out[static_cast<std::size_t>(axis)] = view[pa];
         }
         return out;
+    }
+
+    bool single_consumer(const ArrayNode& node) const {
+        auto it = ctx_.consumers.find(node.name());
+        return it != ctx_.consumers.end() && it->second == 1;
+    }
+
+    const std::vector<std::vector<std::int64_t>>& bounds_of(const ArrayNode& node) {
+        auto [it, inserted] = bounds_.try_emplace(&node);
+        if (inserted) it->second = block_bounds(node.chunks());
+        return it->second;
     }
 
     std::int32_t emit(Instr ins) {
@@ -258,6 +285,7 @@ private:
     std::vector<Key> deps_;
     std::unordered_map<Key, std::int32_t, KeyHash> slots_;
     std::map<std::pair<const ArrayNode*, View>, std::int32_t> memo_;
+    std::map<const ArrayNode*, std::vector<std::vector<std::int64_t>>> bounds_;
     std::map<std::pair<std::int32_t, DTypeId>, std::int32_t> casts_;
     std::map<std::pair<std::uint64_t, DTypeId>, std::int32_t> consts_;
 };

@@ -21,9 +21,14 @@ struct AlignedFree {
 };
 using TileBuffer = std::unique_ptr<std::byte[], AlignedFree>;
 
-TileBuffer tile_buffer() {
-    constexpr std::size_t bytes = kTileElems * 8;
-    auto* p = static_cast<std::byte*>(std::aligned_alloc(64, bytes));
+/// Bytes between consecutive register buffers: a tile plus 320 bytes, so two buffers never sit
+/// a multiple of 4 KiB apart (loads from one and stores to another would alias in the store
+/// buffer's 4 KiB address check and stall).
+inline constexpr std::size_t kBufferStride = kTileElems * 8 + 320;
+
+/// One 64-byte aligned arena holding `n` register buffers.
+TileBuffer tile_arena(std::size_t n) {
+    auto* p = static_cast<std::byte*>(std::aligned_alloc(64, std::max<std::size_t>(n, 1) * kBufferStride));
     if (p == nullptr) throw std::bad_alloc();
     return TileBuffer(p);
 }
@@ -93,9 +98,21 @@ NDArray evaluate(const Program& program, std::span<const Value* const> inputs, c
             const bool contiguous = step.map.shape.empty() ||
                                     (step.map.shape.size() == 1 && step.map.strides[0] == 1);
             if (contiguous) store[static_cast<std::size_t>(reg)] = Store::Alias;
+            // A transposed 2-d read: gather bands of one input cache line's worth of rows.
+            if (step.map.shape.size() == 2 && step.map.strides[0] == 1 &&
+                std::abs(step.map.strides[1]) > 1 && step.map.shape[0] > 1) {
+                step.band_rows = std::max<std::int64_t>(1, 64 / a.itemsize());
+                step.band.resize(static_cast<std::size_t>(step.band_rows * step.map.shape[1] * a.itemsize()));
+            }
         } else if (is_source(ins.code)) {
             if (ins.strides.size() != shape.size()) bad_program("source strides", reg);
             step.map = collapse(shape, ins.strides, ins.base);
+            // A transposed 2-d read of a random array: two rows at a time, one Philox call each.
+            if (ins.code == Code::Random && step.map.shape.size() == 2 && step.map.strides[0] == 1 &&
+                step.map.strides[1] % 2 == 0 && step.map.base % 2 == 0 && step.map.shape[0] > 1) {
+                step.band_rows = 2;
+                step.band.resize(static_cast<std::size_t>(2 * step.map.shape[1] * ins.type().itemsize()));
+            }
             if (ins.code == Code::Random) {
                 RandomParams& p = step.random;
                 if (ins.i0 < 0 || ins.i0 > 2) bad_program("random kind", reg);
@@ -115,7 +132,7 @@ NDArray evaluate(const Program& program, std::span<const Value* const> inputs, c
 
     // Register allocation: a slot is reused once its register is dead (after the instruction
     // that read it last, so no instruction reads and writes the same buffer).
-    std::vector<TileBuffer> buffers;
+    std::int32_t n_buffers = 0;
     std::vector<std::int32_t> slot_of(static_cast<std::size_t>(nregs), -1), free_slots;
     for (std::int32_t reg = 0; reg < nregs; ++reg) {
         const auto r = static_cast<std::size_t>(reg);
@@ -124,8 +141,7 @@ NDArray evaluate(const Program& program, std::span<const Value* const> inputs, c
                 slot_of[r] = free_slots.back();
                 free_slots.pop_back();
             } else {
-                slot_of[r] = static_cast<std::int32_t>(buffers.size());
-                buffers.push_back(tile_buffer());
+                slot_of[r] = n_buffers++;
             }
         }
         const Instr& ins = program.instrs[r];
@@ -138,11 +154,13 @@ NDArray evaluate(const Program& program, std::span<const Value* const> inputs, c
             }
         }
     }
+    const TileBuffer arena = tile_arena(static_cast<std::size_t>(n_buffers));
+    auto buffer = [&](std::size_t r) { return arena.get() + static_cast<std::size_t>(slot_of[r]) * kBufferStride; };
     std::vector<std::byte*> ptr(static_cast<std::size_t>(nregs), nullptr);
     for (std::int32_t reg = 0; reg < nregs; ++reg) {
         const auto r = static_cast<std::size_t>(reg);
         if (store[r] != Store::Const) continue;
-        std::byte* buf = buffers[static_cast<std::size_t>(slot_of[r])].get();
+        std::byte* buf = buffer(r);
         const std::int64_t size = program.instrs[r].type().itemsize();
         for (std::int64_t k = 0; k < kTileElems; ++k)
             std::memcpy(buf + k * size, &program.instrs[r].u0, static_cast<std::size_t>(size));
@@ -165,7 +183,7 @@ NDArray evaluate(const Program& program, std::span<const Value* const> inputs, c
                     ptr[r] = const_cast<std::byte*>(step.src) + t0 * program.instrs[r].type().itemsize();
                     continue;
                 case Store::Out: ptr[r] = out_bytes + t0 * out_size; break;
-                case Store::Slot: ptr[r] = buffers[static_cast<std::size_t>(slot_of[r])].get(); break;
+                case Store::Slot: ptr[r] = buffer(r); break;
             }
             const Instr& ins = program.instrs[r];
             step.dst = ptr[r];

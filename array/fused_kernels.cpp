@@ -79,13 +79,25 @@ inline auto binary_op(T x, T y) {
     }
 }
 
-template <Code C, class T>
+/// Which operands of a binary kernel are constants (read once as a scalar, so a constant's tile
+/// never competes with the live registers for L1).
+enum class Operands : std::uint8_t { TileTile, TileConst, ConstTile };
+
+template <Code C, class T, Operands kOps = Operands::TileTile>
 void binary_kernel(const Step& s, std::int64_t, std::int64_t n) {
     using R = std::conditional_t<is_comparison(C), bool, T>;
     const T* __restrict a = reinterpret_cast<const T*>(s.a);
     const T* __restrict b = reinterpret_cast<const T*>(s.b);
     R* __restrict out = reinterpret_cast<R*>(s.dst);
-    for (std::int64_t k = 0; k < n; ++k) out[k] = binary_op<C, T>(a[k], b[k]);
+    if constexpr (kOps == Operands::TileConst) {
+        const T y = b[0];
+        for (std::int64_t k = 0; k < n; ++k) out[k] = binary_op<C, T>(a[k], y);
+    } else if constexpr (kOps == Operands::ConstTile) {
+        const T x = a[0];
+        for (std::int64_t k = 0; k < n; ++k) out[k] = binary_op<C, T>(x, b[k]);
+    } else {
+        for (std::int64_t k = 0; k < n; ++k) out[k] = binary_op<C, T>(a[k], b[k]);
+    }
 }
 
 template <Code C, class T>
@@ -153,11 +165,47 @@ void where_kernel(const Step& s, std::int64_t, std::int64_t n) {
     }
 }
 
+// Calls fill(first, count) to put output rows [first, first + count) into s.band when the tile
+// [t0, t0 + n) reaches a band not yet there, and copies the tile out of the band.
+template <class W, class Fill>
+void from_bands(const Step& s, std::int64_t t0, std::int64_t n, W* out, Fill&& fill) {
+    const std::int64_t rows = s.map.shape[0], cols = s.map.shape[1];
+    for (std::int64_t k = 0; k < n;) {
+        const std::int64_t row = (t0 + k) / cols;
+        const std::int64_t first = row - row % s.band_rows;
+        const std::int64_t count = std::min(s.band_rows, rows - first);
+        if (first != s.band_first) {
+            fill(first, count);
+            s.band_first = first;
+        }
+        const std::int64_t offset = t0 + k - first * cols;
+        const std::int64_t len = std::min(n - k, count * cols - offset);
+        std::memcpy(out + k, reinterpret_cast<const W*>(s.band.data()) + offset,
+                    static_cast<std::size_t>(len) * sizeof(W));
+        k += len;
+    }
+}
+
+// Fills s.band with output rows [first, first + rows) of a transposed load: output (r, c) is
+// src[base + r + c * ld]; row c of the input holds `rows` consecutive needed elements.
+template <class W>
+void fill_band(const Step& s, std::int64_t first, std::int64_t rows) {
+    const W* __restrict src = reinterpret_cast<const W*>(s.src) + s.map.base + first;
+    W* __restrict band = reinterpret_cast<W*>(s.band.data());
+    const std::int64_t cols = s.map.shape[1], ld = s.map.strides[1];
+    for (std::int64_t c = 0; c < cols; ++c)
+        for (std::int64_t b = 0; b < rows; ++b) band[b * cols + c] = src[c * ld + b];
+}
+
 // Gathers a strided / broadcast region (elements moved as raw words of their size).
 template <class W>
 void gather_kernel(const Step& s, std::int64_t t0, std::int64_t n) {
     const W* src = reinterpret_cast<const W*>(s.src);
     W* out = reinterpret_cast<W*>(s.dst);
+    if (s.band_rows > 0) {
+        from_bands(s, t0, n, out, [&](std::int64_t first, std::int64_t count) { fill_band<W>(s, first, count); });
+        return;
+    }
     for_segments(s.map, t0, n, [&](std::int64_t pos, std::int64_t lin, std::int64_t step, std::int64_t len) {
         if (step == 1) std::memcpy(out + pos, src + lin, static_cast<std::size_t>(len) * sizeof(W));
         else if (step == 0) std::fill(out + pos, out + pos + len, src[lin]);
@@ -231,6 +279,24 @@ template <class T>
 void random_kernel(const Step& s, std::int64_t t0, std::int64_t n) {
     T* out = reinterpret_cast<T*>(s.dst);
     const bool integers = s.random.kind == RandomKind::Integers;
+    if (s.band_rows == 2) {  // a transposed read: two rows per Philox call (random_band2)
+        from_bands(s, t0, n, out, [&](std::int64_t first, std::int64_t count) {
+            const std::int64_t cols = s.map.shape[1], ld = s.map.strides[1];
+            T* band = reinterpret_cast<T*>(s.band.data());
+            std::vector<double> values(static_cast<std::size_t>(2 * cols));
+            std::vector<std::int64_t> ints(integers ? values.size() : 0);
+            if (count == 2)
+                random_band2(s.random, s.map.base + first, ld, cols, integers ? nullptr : values.data(),
+                             integers ? ints.data() : nullptr);
+            else
+                random_values(s.random, s.map.base + first, ld, cols, integers ? nullptr : values.data(),
+                              integers ? ints.data() : nullptr);
+            for (std::int64_t k = 0; k < count * cols; ++k)
+                band[k] = integers ? element_cast<T>(ints[static_cast<std::size_t>(k)])
+                                   : element_cast<T>(values[static_cast<std::size_t>(k)]);
+        });
+        return;
+    }
     for_segments(s.map, t0, n, [&](std::int64_t pos, std::int64_t lin, std::int64_t step, std::int64_t len) {
         // float64 and int64 results are written in place; other dtypes through a cast.
         if constexpr (std::is_same_v<T, double>) {
@@ -251,10 +317,12 @@ void random_kernel(const Step& s, std::int64_t t0, std::int64_t n) {
 }
 
 template <Code C>
-StepFn binary_for(DType dtype) {
-    return visit_real_dtype(dtype, code_name(C), [](auto tag) -> StepFn {
+StepFn binary_for(DType dtype, Operands ops) {
+    return visit_real_dtype(dtype, code_name(C), [ops](auto tag) -> StepFn {
         using T = typename decltype(tag)::type;
         if constexpr (C == Code::Div && !std::is_floating_point_v<T>) return nullptr;
+        else if (ops == Operands::TileConst) return &binary_kernel<C, T, Operands::TileConst>;
+        else if (ops == Operands::ConstTile) return &binary_kernel<C, T, Operands::ConstTile>;
         else return &binary_kernel<C, T>;
     });
 }
@@ -279,6 +347,14 @@ StepFn resolve_kernel(const Program& program, std::int32_t reg) {
     auto operand_type = [&](std::int32_t r) {
         if (r < 0) bad_program("missing operand", reg);
         return program.instrs[static_cast<std::size_t>(r)].type();
+    };
+    auto is_const = [&](std::int32_t r) {
+        return r >= 0 && program.instrs[static_cast<std::size_t>(r)].code == Code::Const;
+    };
+    auto operands = [&] {
+        if (is_const(ins.b) && !is_const(ins.a)) return Operands::TileConst;
+        if (is_const(ins.a) && !is_const(ins.b)) return Operands::ConstTile;
+        return Operands::TileTile;
     };
     StepFn fn = nullptr;
     switch (ins.code) {
@@ -314,7 +390,7 @@ StepFn resolve_kernel(const Program& program, std::int32_t reg) {
         if (operand_type(ins.a) != operand_type(ins.b)) bad_program("operand dtypes differ", reg); \
         if (dtype != (is_comparison(Code::C) ? bool_ : operand_type(ins.a)))  \
             bad_program("result dtype", reg);                                \
-        fn = binary_for<Code::C>(operand_type(ins.a));                       \
+        fn = binary_for<Code::C>(operand_type(ins.a), operands());           \
         break;
             TESSERA_BINARY(Add)
             TESSERA_BINARY(Sub)

@@ -71,6 +71,12 @@ struct Step {
     Affine map;                      // Load, sources
     const std::byte* src = nullptr;  // Load: the region's first element
     RandomParams random;
+    // Load through a transpose (map of shape [R, C] with strides [1, s], |s| > 1): output rows are
+    // gathered `band_rows` at a time into `band` (rows band_first .. + band_rows), so each cache
+    // line of the input is read once for the whole band instead of once per output row.
+    std::int64_t band_rows = 0;
+    mutable std::vector<std::byte> band;
+    mutable std::int64_t band_first = -1;
     // set per tile
     std::byte* dst = nullptr;
     const std::byte* a = nullptr;

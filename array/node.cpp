@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "array/elementwise.hpp"
 #include "tessera/error.hpp"
 
 namespace tessera::detail {
@@ -74,7 +75,16 @@ void ArrayNode::lower(LowerContext& ctx) const {
 bool LowerContext::fusable(const ArrayNode& node) const {
     if (!fuse || !node.is_elementwise()) return false;
     auto it = consumers.find(node.name());
-    return it != consumers.end() && it->second == 1;
+    if (it == consumers.end()) return false;
+    if (it->second == 1) return true;
+    // A source (random, arange, linspace, full) is a pure function of the element index:
+    // evaluating it again inside each of a few consumers' kernels costs less than writing its
+    // blocks out and reading them back (Philox: ~0.75 ns per value; a memory round trip of a
+    // float64 costs more), and no block of it is ever held.
+    constexpr int kMaxSourceConsumers = 4;
+    const auto* elem = dynamic_cast<const ElementwiseNode*>(&node);
+    return it->second <= kMaxSourceConsumers && elem != nullptr &&
+           (is_source(elem->spec().code) || elem->spec().code == Code::Const);
 }
 
 void count_consumers(std::span<const NodePtr> outputs, LowerContext& ctx) {

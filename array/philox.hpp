@@ -68,4 +68,11 @@ struct RandomParams {
 void random_values(const RandomParams& params, std::int64_t first, std::int64_t stride,
                    std::int64_t n, double* out_f, std::int64_t* out_i);
 
+/// The values at global flat indices first + c * ld + b for c < cols and b in {0, 1}, into
+/// row b of `out_f` (float64) or `out_i` (int64), each row `cols` long; first and ld must be even,
+/// so elements (c, 0) and (c, 1) are one Philox pair and one call yields both rows (a transposed
+/// read of a random array costs what a contiguous one does).
+void random_band2(const RandomParams& params, std::int64_t first, std::int64_t ld, std::int64_t cols,
+                  double* out_f, std::int64_t* out_i);
+
 }  // namespace tessera::detail

@@ -106,6 +106,14 @@ template <class T, class V>
 void store_pairs(T* out, std::int64_t first, std::int64_t n, std::int64_t kb, std::int64_t lanes,
                  const V& v0, const V& v1) {
     std::int64_t base = 2 * kb - first;  // element of lane 0's first value
+    if (base >= 0 && base + 2 * lanes <= n) {  // every value lands: no bounds per element
+        T* __restrict dst = out + base;
+        for (std::int64_t l = 0; l < lanes; ++l) {
+            dst[2 * l] = static_cast<T>(v0[static_cast<std::size_t>(l)]);
+            dst[2 * l + 1] = static_cast<T>(v1[static_cast<std::size_t>(l)]);
+        }
+        return;
+    }
     std::int64_t l = 0;
     if (base < 0) {  // the range starts at an odd element
         out[base + 1] = static_cast<T>(v1[0]);
@@ -149,6 +157,28 @@ void random_values(const RandomParams& p, std::int64_t first, std::int64_t strid
             const bool odd = ((first + (done + l) * stride) & 1) != 0;
             if (out_i != nullptr) out_i[done + l] = static_cast<std::int64_t>(odd ? i1[lane] : i0[lane]);
             else out_f[done + l] = odd ? v1[lane] : v0[lane];
+        }
+    }
+}
+
+void random_band2(const RandomParams& p, std::int64_t first, std::int64_t ld, std::int64_t cols,
+                  double* out_f, std::int64_t* out_i) {
+    Lanes64 pair{}, i0, i1;
+    LanesF v0, v1;
+    for (std::int64_t c0 = 0; c0 < cols; c0 += kPhiloxLanes) {
+        const std::int64_t lanes = std::min<std::int64_t>(kPhiloxLanes, cols - c0);
+        for (std::int64_t l = 0; l < lanes; ++l)
+            pair[static_cast<std::size_t>(l)] = static_cast<std::uint64_t>((first + (c0 + l) * ld) >> 1);
+        pair_values(p, pair, v0, v1, i0, i1);
+        for (std::int64_t l = 0; l < lanes; ++l) {
+            const auto lane = static_cast<std::size_t>(l);
+            if (out_i != nullptr) {
+                out_i[c0 + l] = static_cast<std::int64_t>(i0[lane]);
+                out_i[cols + c0 + l] = static_cast<std::int64_t>(i1[lane]);
+            } else {
+                out_f[c0 + l] = v0[lane];
+                out_f[cols + c0 + l] = v1[lane];
+            }
         }
     }
 }

@@ -106,4 +106,9 @@ void normalize_indices(std::vector<std::int64_t>& indices, std::int64_t axis, st
 /// take() with already normalized indices (0 <= index < x.shape(axis)), 1-d result axis.
 Array take_normalized(const Array& x, const std::vector<std::int64_t>& indices, std::int64_t axis);
 
+/// When `node` is a transpose: its input, with `axes` set to the permutation (axis k of the
+/// result is axis axes[k] of the input); otherwise nullptr. Fused kernels read through a
+/// transpose instead of running it (array/fused.cpp).
+const ArrayNode* transpose_input(const ArrayNode& node, const std::vector<std::int64_t>** axes);
+
 }  // namespace tessera::detail

@@ -42,6 +42,8 @@ public:
     TransposeNode(NodePtr input, Chunks chunks, std::vector<std::int64_t> axes, std::uint64_t token)
         : ArrayNode("transpose", input->dtype(), std::move(chunks), {input}, token), axes_(std::move(axes)) {}
 
+    const std::vector<std::int64_t>& axes() const { return axes_; }
+
 protected:
     void lower_tasks(LowerContext& ctx) const override {
         const ArrayNode& in = *inputs()[0];
@@ -66,6 +68,13 @@ private:
 };
 
 }  // namespace
+
+const ArrayNode* transpose_input(const ArrayNode& node, const std::vector<std::int64_t>** axes) {
+    const auto* t = dynamic_cast<const TransposeNode*>(&node);
+    if (t == nullptr) return nullptr;
+    *axes = &t->axes();
+    return t->inputs()[0].get();
+}
 
 }  // namespace tessera::detail
 

@@ -243,6 +243,81 @@ TEST_CASE("transpose, swapaxes and moveaxis over every chunking" * doctest::time
     }
 }
 
+namespace {
+
+/// `a` transposed by `axes` and copied (NumPy's a.transpose(axes)).
+NDArray transposed(const NDArray& a, const std::vector<std::int64_t>& axes) { return a.transpose(axes).copy(); }
+
+/// a + b elementwise for float64 or float32 arrays of one shape and dtype (the reference of
+/// x + f(x), computed in the arrays' dtype).
+NDArray add(const NDArray& a, const NDArray& b) {
+    NDArray out = a.copy();
+    const NDArray bc = b.copy();  // C-contiguous
+    for (std::int64_t k = 0; k < out.size(); ++k) {
+        if (a.dtype() == ts::float32) out.data<float>()[k] += bc.data<float>()[k];
+        else out.data<double>()[k] += bc.data<double>()[k];
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("fused kernels read through transposes: no transposed copy, same values" * doctest::timeout(60)) {
+    // Materialized inputs: the transposed read gathers bands of rows (one input cache line each).
+    const ts::Shape square{7, 7};
+    const NDArray data = sample(square);
+    for (const auto& [label, spec] : chunkings(square, 1)) {
+        INFO("x + x.T, chunks " << label);
+        const ts::Array x = ts::from_array(data, spec);
+        const ts::Array y = x + ts::transpose(x);
+        CHECK(count_op(y.graph(true), "tessera.transpose") == 0);
+        CHECK(same(compute_all(y), add(data, transposed(data, {1, 0}))));
+        const double total = compute_all(y.sum()).item<double>();
+        double expected = 0;
+        const NDArray ref = add(data, transposed(data, {1, 0}));
+        for (std::int64_t k = 0; k < ref.size(); ++k) expected += ref.data<double>()[k];
+        CHECK(total == doctest::Approx(expected).epsilon(1e-12));
+    }
+    // Other itemsizes (bands of 64 / itemsize rows) and a 3-d permutation (plain gather).
+    for (ts::DType dtype : {ts::uint8, ts::int16, ts::float32}) {
+        INFO(dtype.name());
+        const NDArray d = sample_ints({70, 9}, dtype);
+        const ts::Array x = ts::from_array(d, {13, 4});
+        CHECK(same(compute_all(ts::transpose(x) * 1), transposed(d, {1, 0})));
+    }
+    const NDArray tall = sample({40, 30});  // several bands of 8 rows in one block, and a partial one
+    CHECK(same(compute_all(ts::transpose(ts::from_array(tall, {36, 30})) * 1.0), transposed(tall, {1, 0})));
+    const NDArray cube = sample({4, 5, 3});
+    const ts::Array c = ts::from_array(cube, {3, 2, 2});
+    CHECK(same(compute_all(ts::transpose(c, {2, 0, 1}) + 0.0), transposed(cube, {2, 0, 1})));
+    CHECK(count_op((ts::transpose(c, {2, 0, 1}) + 0.0).graph(true), "tessera.transpose") == 0);
+}
+
+TEST_CASE("random sources are recomputed in their consumers, transposed reads included" * doctest::timeout(60)) {
+    // A random array read by two consumers (itself and its transpose) is evaluated inside both
+    // fused kernels (no block of it is materialized); the values are those of the materialized
+    // array, for even and odd offsets (two rows per Philox call, or one value per call).
+    for (ts::DType dtype : {ts::float64, ts::float32}) {
+        for (const ts::Shape& shape : {ts::Shape{10, 10}, ts::Shape{9, 9}}) {
+            for (std::int64_t chunk : {3, 4, 10}) {
+                INFO(dtype.name() << " shape " << shape[0] << " chunks " << chunk);
+                const ts::Array r = ts::random::random(shape, {.chunks = {chunk, chunk}, .seed = 7, .dtype = dtype});
+                const NDArray values = compute_all(r);
+                const ts::Array y = r + ts::transpose(r);
+                const ts::Graph g = y.graph(true);
+                CHECK(count_op(g, "tessera.transpose") == 0);
+                CHECK(count_name(g, r.name()) == 0);
+                CHECK(same(compute_all(y), add(values, transposed(values, {1, 0}))));
+            }
+        }
+    }
+    const ts::Array k = ts::random::integers(-5, 100, {11, 6}, {.chunks = {4, 5}, .seed = 3});
+    const NDArray kv = compute_all(k);
+    CHECK(same(compute_all(ts::transpose(k) + 0), transposed(kv, {1, 0})));
+    const ts::Array n = ts::random::normal(0.0, 1.0, {12, 8}, {.chunks = {5, 8}, .seed = 4});
+    CHECK(same(compute_all(ts::transpose(n) * 1.0), transposed(compute_all(n), {1, 0})));
+}
+
 TEST_CASE("transpose of 0-d, 1-d and empty arrays, identity and errors" * doctest::timeout(60)) {
     const ts::Array s = ts::from_array(NDArray::scalar(ts::Scalar(2.0)));
     CHECK(ts::transpose(s).name() == s.name());
