@@ -88,6 +88,14 @@ public:
                                   root.bounds(axis)[static_cast<std::size_t>(block[axis])]});
     }
 
+    Builder(const ElementwiseNode& root, std::span<const std::int64_t> start, const Shape& shape,
+            LowerContext& ctx)
+        : root_(root), ctx_(ctx) {
+        program_.shape = shape;
+        for (std::int64_t axis = 0; axis < root.ndim(); ++axis)
+            root_view_.push_back({static_cast<std::int32_t>(axis), start[static_cast<std::size_t>(axis)]});
+    }
+
     FusedKernel build() {
         program_.result = evaluate();
         return FusedKernel{encode_program(program_), std::move(deps_)};
@@ -309,6 +317,13 @@ FusedKernel build_fused_kernel(const ArrayNode& root, std::span<const std::int64
     const auto* elem = dynamic_cast<const ElementwiseNode*>(&root);
     TESSERA_ASSERT(elem != nullptr, "build_fused_kernel needs an elementwise root");
     return Builder(*elem, block, ctx).build();
+}
+
+FusedKernel build_fused_region_kernel(const ArrayNode& root, std::span<const std::int64_t> start,
+                                      const Shape& shape, LowerContext& ctx) {
+    const auto* elem = dynamic_cast<const ElementwiseNode*>(&root);
+    TESSERA_ASSERT(elem != nullptr, "build_fused_region_kernel needs an elementwise root");
+    return Builder(*elem, start, shape, ctx).build();
 }
 
 NDArray run_fused_kernel(std::string_view program, std::span<const Value* const> inputs) {

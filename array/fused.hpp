@@ -38,6 +38,11 @@ struct FusedKernel {
 FusedKernel build_fused_kernel(const ArrayNode& root, std::span<const std::int64_t> block,
                                LowerContext& ctx);
 
+/// Like build_fused_kernel for the region of `root` starting at global element `start` with
+/// shape `shape`, which must lie inside one block of `root` (so every load reads one block).
+FusedKernel build_fused_region_kernel(const ArrayNode& root, std::span<const std::int64_t> start,
+                                      const Shape& shape, LowerContext& ctx);
+
 /// Evaluates a kernel built by build_fused_kernel on its input blocks (the values of its deps,
 /// in order); returns the block, C-contiguous. Throws ProtocolError for a malformed program and
 /// Error when an input is not the array the program expects.

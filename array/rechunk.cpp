@@ -3,8 +3,12 @@
 // into place. Large all-to-all rechunks go through the intermediate chunkings of plan_rechunk
 // (array/rechunk_plan.cpp), one RechunkNode per stage.
 #include <algorithm>
+#include <cstring>
 #include <utility>
 
+#include "array/elementwise.hpp"
+#include "array/fused.hpp"
+#include "array/fused_kernels.hpp"
 #include "array/shape_ops.hpp"
 #include "tessera/array_shape.hpp"
 #include "tessera/config.hpp"
@@ -18,12 +22,16 @@ namespace {
 struct AssembleParams {
     std::uint8_t dtype = 0;
     Shape out_shape;
-    // One entry per dependency, in order.
+    // One entry per piece. A piece is the region [src_start, src_stop) of input slots[k][0],
+    // or, when programs[k] is not empty, the block computed by that fused program from the inputs
+    // slots[k] (src_start / src_stop then span the whole result).
     std::vector<Shape> src_start, src_stop, dst_start;
+    std::vector<std::string> programs;
+    std::vector<std::vector<std::int32_t>> slots;
 
     template <class Archive>
     void serialize(Archive& ar) {
-        ar(dtype, out_shape, src_start, src_stop, dst_start);
+        ar(dtype, out_shape, src_start, src_stop, dst_start, programs, slots);
     }
 };
 
@@ -42,10 +50,70 @@ NDArray region(const NDArray& block, const Shape& start, const Shape& stop) {
     return view;
 }
 
+// Evaluates `program` straight into the region of `out` at `dst_start` (no piece buffer: its
+// result tiles are copied into place as they come).
+void write_program(NDArray& out, const Shape& dst_start, const Program& program,
+                   std::span<const Value* const> inputs) {
+    const Shape& shape = program.shape;
+    if (program.dtype() != out.dtype() || shape.size() != dst_start.size() ||
+        static_cast<std::int64_t>(shape.size()) != out.ndim())
+        throw ProtocolError("assemble: a {} piece of shape {} for a {} block of shape {}", program.dtype(),
+                            shape_str(shape), out.dtype(), shape_str(out.shape()));
+    std::int64_t base = 0;
+    for (std::size_t axis = 0; axis < shape.size(); ++axis) {
+        if (dst_start[axis] < 0 || dst_start[axis] + shape[axis] > out.shape()[axis])
+            throw ProtocolError("assemble: a piece of shape {} at {} outside a block of shape {}", shape_str(shape),
+                                shape_str(dst_start), shape_str(out.shape()));
+        base += dst_start[axis] * out.strides()[axis];
+    }
+    const Affine map = collapse(shape, out.strides(), base);
+    const auto size = static_cast<std::size_t>(out.itemsize());
+    auto* dst = static_cast<std::byte*>(out.raw_data());
+    stream_program(program, inputs, [&](std::int64_t t0, std::int64_t n, const std::byte* tile) {
+        for_segments(map, t0, n, [&](std::int64_t pos, std::int64_t lin, std::int64_t step, std::int64_t len) {
+            if (step == 1) {
+                std::memcpy(dst + static_cast<std::size_t>(lin) * size, tile + static_cast<std::size_t>(pos) * size,
+                            static_cast<std::size_t>(len) * size);
+            } else {
+                for (std::int64_t e = 0; e < len; ++e)
+                    std::memcpy(dst + static_cast<std::size_t>(lin + e * step) * size,
+                                tile + static_cast<std::size_t>(pos + e) * size, size);
+            }
+        });
+    });
+}
+
+// Output blocks with computed pieces: each piece is a region of an input or a fused program's
+// result, written into place.
+Value assemble_computed(const AssembleParams& p, const TaskContext& ctx) {
+    const std::size_t n = p.programs.size();
+    if (p.src_start.size() != n || p.src_stop.size() != n || p.dst_start.size() != n || p.slots.size() != n)
+        throw ProtocolError("assemble: inconsistent parameters for {} pieces", n);
+    NDArray out = NDArray::empty(DType(static_cast<DTypeId>(p.dtype)), p.out_shape);
+    std::vector<const Value*> inputs;
+    for (std::size_t k = 0; k < n; ++k) {
+        inputs.clear();
+        for (std::int32_t slot : p.slots[k]) {
+            if (slot < 0 || static_cast<std::size_t>(slot) >= ctx.inputs.size())
+                throw ProtocolError("assemble: piece {} reads input {} of {}", k, slot, ctx.inputs.size());
+            inputs.push_back(ctx.inputs[static_cast<std::size_t>(slot)]);
+        }
+        if (p.programs[k].empty()) {
+            if (inputs.size() != 1) throw ProtocolError("assemble: piece {} copies {} inputs", k, inputs.size());
+            out.assign_region(p.dst_start[k], region(inputs[0]->array(), p.src_start[k], p.src_stop[k]));
+        } else {
+            write_program(out, p.dst_start[k], decode_program(p.programs[k]), inputs);
+        }
+    }
+    return Value(std::move(out));
+}
+
 Value assemble_op(const TaskContext& ctx) {
     const auto p = decode_shape_params<AssembleParams>(ctx.task.params, "assemble");
+    if (p.dtype >= kNumDTypes) throw ProtocolError("assemble: dtype tag {}", p.dtype);
+    if (!p.programs.empty()) return assemble_computed(p, ctx);
     const std::size_t n = ctx.inputs.size();
-    if (p.dtype >= kNumDTypes || p.src_start.size() != n || p.src_stop.size() != n || p.dst_start.size() != n)
+    if (p.src_start.size() != n || p.src_stop.size() != n || p.dst_start.size() != n)
         throw ProtocolError("assemble: parameters for {} pieces but {} inputs", p.src_start.size(), n);
     const DType dtype(static_cast<DTypeId>(p.dtype));
     if (n == 0) return Value(NDArray::zeros(dtype, p.out_shape));
@@ -88,6 +156,8 @@ public:
         for (std::int64_t axis = 0; axis < ndim; ++axis)
             pieces_.push_back(axis_pieces(this->chunks().sizes(axis), inputs()[0]->chunks().sizes(axis)));
     }
+
+    bool computes_pieces() const override { return true; }
 
     void block_pieces(std::span<const std::int64_t> block, std::vector<BlockPiece>& out) const override {
         const std::size_t ndim = block.size();
@@ -145,7 +215,12 @@ std::vector<std::vector<AxisPiece>> axis_pieces(const BlockSizes& out, const Blo
 }
 
 void AssembleNode::lower_tasks(LowerContext& ctx) const {
-    for (const auto& input : inputs()) input->lower(ctx);
+    // Fusable elementwise inputs are computed piece by piece inside the assemble tasks.
+    std::vector<bool> computed(inputs().size(), false);
+    for (std::size_t k = 0; k < inputs().size(); ++k) {
+        computed[k] = computes_pieces() && inputs()[k]->is_elementwise() && ctx.fusable(*inputs()[k]);
+        if (!computed[k]) inputs()[k]->lower(ctx);
+    }
     const OpId op = assemble_op_id();
     std::vector<BlockPiece> pieces;
     for_each_block(chunks().numblocks(), [&](std::span<const std::int64_t> block) {
@@ -157,6 +232,46 @@ void AssembleNode::lower_tasks(LowerContext& ctx) const {
         Task task;
         task.key = block_key(block);
         task.op = op;
+        bool any_computed = false;
+        for (const auto& piece : pieces) any_computed = any_computed || computed[piece.input];
+        if (any_computed) {
+            std::unordered_map<Key, std::int32_t, KeyHash> slot_of;
+            auto slot = [&](Key key) {
+                auto [it, inserted] = slot_of.try_emplace(key, static_cast<std::int32_t>(task.deps.size()));
+                if (inserted) task.deps.push_back(std::move(key));
+                return it->second;
+            };
+            for (auto& piece : pieces) {
+                const ArrayNode& in = *inputs()[piece.input];
+                std::vector<std::int32_t> slots;
+                if (computed[piece.input]) {
+                    Shape start(piece.block.size()), shape(piece.block.size());
+                    for (std::size_t axis = 0; axis < piece.block.size(); ++axis) {
+                        std::int64_t offset = 0;
+                        const BlockSizes& sizes = in.chunks().sizes(static_cast<std::int64_t>(axis));
+                        for (std::int64_t b = 0; b < piece.block[axis]; ++b) offset += sizes[static_cast<std::size_t>(b)];
+                        start[axis] = offset + piece.src_start[axis];
+                        shape[axis] = piece.src_stop[axis] - piece.src_start[axis];
+                    }
+                    FusedKernel kernel = build_fused_region_kernel(in, start, shape, ctx);
+                    for (auto& key : kernel.deps) slots.push_back(slot(std::move(key)));
+                    p.programs.push_back(std::move(kernel.program));
+                    p.src_start.push_back(Shape(shape.size(), 0));
+                    p.src_stop.push_back(shape);
+                } else {
+                    slots.push_back(slot(in.block_key(piece.block)));
+                    p.programs.emplace_back();
+                    p.src_start.push_back(std::move(piece.src_start));
+                    p.src_stop.push_back(std::move(piece.src_stop));
+                }
+                p.dst_start.push_back(std::move(piece.dst_start));
+                p.slots.push_back(std::move(slots));
+            }
+            task.nbytes_hint = shape_size(p.out_shape) * dtype().itemsize();
+            task.params = encode_shape_params(p);
+            ctx.graph.add(std::move(task));
+            return;
+        }
         for (auto& piece : pieces) {
             task.deps.push_back(inputs()[piece.input]->block_key(piece.block));
             p.src_start.push_back(std::move(piece.src_start));
@@ -168,6 +283,24 @@ void AssembleNode::lower_tasks(LowerContext& ctx) const {
         ctx.graph.add(std::move(task));
     });
 }
+
+namespace {
+
+/// True when `node` is an elementwise expression of sources and constants only: its values at
+/// any region can be computed on the spot, so a rechunk of it needs no intermediate stages (each
+/// output block computes its own pieces; see AssembleNode::lower_tasks).
+bool generated(const ArrayNode& node) {
+    std::vector<const ArrayNode*> stack{&node};
+    while (!stack.empty()) {
+        const ArrayNode* n = stack.back();
+        stack.pop_back();
+        if (!n->is_elementwise()) return false;
+        for (const auto& input : n->inputs()) stack.push_back(input.get());
+    }
+    return true;
+}
+
+}  // namespace
 
 }  // namespace tessera::detail
 
@@ -182,6 +315,8 @@ Array rechunk(const Array& x, const ChunkSpec& chunks, const RechunkOptions& opt
         return Array(std::make_shared<detail::RechunkNode>(x.node(), target));
     const std::int64_t limit = options.block_size_limit.value_or(config::get().chunk_size_bytes);
     detail::NodePtr node = x.node();
+    if (config::get().optimize && detail::generated(*node))
+        return Array(std::make_shared<detail::RechunkNode>(std::move(node), target));
     for (auto& step : detail::plan_rechunk(x.chunks(), target, x.dtype().itemsize(), options.threshold, limit))
         node = std::make_shared<detail::RechunkNode>(std::move(node), std::move(step));
     return Array(std::move(node));

@@ -78,6 +78,10 @@ public:
 
     /// The pieces of output block `block` (appended to `out`, which the caller cleared).
     virtual void block_pieces(std::span<const std::int64_t> block, std::vector<BlockPiece>& out) const = 0;
+    /// True when a piece of a fusable elementwise input may be computed inside the assemble task
+    /// (a fused kernel over the piece's region) instead of being cut from the input's block:
+    /// the input's blocks are then never materialized. Needs pieces of the output's rank.
+    virtual bool computes_pieces() const { return false; }
 
 protected:
     void lower_tasks(LowerContext& ctx) const final;

@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 
 #include <atomic>
+#include <cstdint>
 #include <limits>
 #include <cstring>
 #include <new>
@@ -45,8 +46,31 @@ Buffer::~Buffer() {
     if (owned_) g_live_bytes.fetch_sub(nbytes_, std::memory_order_relaxed);
 }
 
+namespace {
+
+// Blocks at least this large are mapped on their own, 2 MiB aligned and marked for transparent
+// huge pages: writing a fresh 32 MiB block then takes 16 page faults instead of 8192 (first-touch
+// faults were a third of a rechunk's time).
+constexpr std::int64_t kHugeThreshold = std::int64_t{4} << 20;
+constexpr std::size_t kHugePage = std::size_t{2} << 20;
+
+}  // namespace
+
 std::shared_ptr<Buffer> Buffer::allocate(std::int64_t nbytes) {
     const std::size_t size = rounded_size(nbytes);
+    if (nbytes >= kHugeThreshold) {
+        const std::size_t mapped_size = size + kHugePage;
+        void* mapped = ::mmap(nullptr, mapped_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (mapped == MAP_FAILED) throw std::bad_alloc();
+        const auto address = reinterpret_cast<std::uintptr_t>(mapped);
+        auto* data = reinterpret_cast<std::byte*>((address + kHugePage - 1) / kHugePage * kHugePage);
+        ::madvise(data, size, MADV_HUGEPAGE);  // advisory: without THP the pages stay small
+        // The deleter owns the mapping; the destructor leaves it alone because keep_alive_ is set.
+        std::shared_ptr<const void> mapping(mapped, [mapped_size](const void* p) {
+            ::munmap(const_cast<void*>(p), mapped_size);
+        });
+        return std::shared_ptr<Buffer>(new Buffer(data, nbytes, true, std::move(mapping)));
+    }
     // Uninitialized on purpose: large blocks come straight from mmap inside the allocator and
     // their pages are only touched when written.
     auto* data = static_cast<std::byte*>(::operator new(size, std::align_val_t{kAlignment}));

@@ -165,7 +165,9 @@ TEST_CASE("a multi-stage rechunk gives the same values" * doctest::timeout(60)) 
 }
 
 TEST_CASE("rechunk (4096, 256) -> (256, 16384) blocks of a (4096, 16384) array is not all-to-all" * doctest::timeout(60)) {
-    ts::config::Scoped scoped({.chunk_size_bytes = std::int64_t{128} << 20});
+    // Without the optimizer a random array is read from its blocks like any stored array (with
+    // it, see the next test, its pieces are computed where they are needed and there is no plan).
+    ts::config::Scoped scoped({.chunk_size_bytes = std::int64_t{128} << 20, .optimize = false});
     const ts::Array x = ts::random::random({4096, 16384}, {.chunks = {4096, 256}, .seed = 1});
     REQUIRE(x.numblocks() == ts::Shape{1, 64});
     const ts::Array y = ts::rechunk(x, {256, 16384});
@@ -182,4 +184,33 @@ TEST_CASE("rechunk (4096, 256) -> (256, 16384) blocks of a (4096, 16384) array i
     }
     CHECK(widest == 16);
     CHECK(count_deps(ts::rechunk(x, {256, 16384}, {.threshold = 1e9}).graph(), "tessera.assemble") == 16 * 64);
+}
+
+TEST_CASE("rechunk of a generated array computes each output block's pieces: one stage, no input block" *
+          doctest::timeout(60)) {
+    const ts::Shape shape{40, 160};
+    for (ts::DType dtype : {ts::float64, ts::float32}) {
+        const ts::Array x = ts::random::random(shape, {.chunks = {{40}, {7, 3, 50, 100}}, .seed = 5, .dtype = dtype});
+        const ts::Array e = x * 2 + ts::arange(160.0);  // an expression of sources only
+        for (const ts::Array& input : {x, e}) {
+            const NDArray values = compute_all(input);
+            const std::vector<ts::ChunkSpec> targets = {ts::ChunkSpec(ts::Shape{10, 160}),
+                                                        ts::ChunkSpec({ts::AxisChunks({1, 39}), ts::AxisChunks(160)}),
+                                                        ts::ChunkSpec(ts::Shape{40, 1})};
+            for (const ts::ChunkSpec& target : targets) {
+                const ts::Array y = ts::rechunk(input, target);
+                INFO(dtype.name() << " " << input.name() << " -> " << y.chunks().str());
+                const ts::Graph g = y.graph(true);
+                CHECK(count_name(g, input.name()) == 0);
+                CHECK(count_name(g, x.name()) == 0);
+                CHECK(count_op(g, "tessera.assemble") == ts::shape_size(y.numblocks()));
+                CHECK(same(compute_all(y), values));
+            }
+        }
+    }
+    // A big one: (4096, 256) -> (256, 16384) blocks is one stage of 16 tasks without deps.
+    const ts::Array big = ts::random::random({4096, 16384}, {.chunks = {4096, 256}, .seed = 1});
+    const ts::Graph g = ts::rechunk(big, {256, 16384}).graph(true);
+    CHECK(count_op(g, "tessera.assemble") == 16);
+    CHECK(count_deps(g, "tessera.assemble") == 0);
 }
