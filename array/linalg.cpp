@@ -16,6 +16,7 @@
 
 #include "array/linalg_kernels.hpp"
 #include "array/shape_ops.hpp"
+#include "scheduler/parallel_tasks.hpp"
 #include "src/dispatch.hpp"
 #include "tessera/config.hpp"
 #include "tessera/linalg.hpp"
@@ -41,10 +42,10 @@ struct ContractParams {
     }
 };
 
-// OpenBLAS threads: a product running on a TBB worker thread (the `threads` scheduler's helper
-// threads, a distributed worker's pool) or while another product runs (the `threads` scheduler's
-// calling thread) makes single-threaded BLAS calls, so the scheduler's threads are not
-// oversubscribed; a product running alone on a non-worker thread (the `sync` scheduler) gets
+// OpenBLAS threads: a product running on any thread of the `threads` scheduler (its calling
+// thread included: it runs tasks too), on a TBB worker thread (a distributed worker's pool) or
+// while another product runs makes single-threaded BLAS calls, so the scheduler's threads are
+// not oversubscribed; a product running alone on a non-worker thread (the `sync` scheduler) gets
 // OpenBLAS's default (OPENBLAS_NUM_THREADS, else all cores). openblas_set_num_threads is
 // process-wide; it only changes the thread count of calls that start afterwards.
 std::atomic<int> active_products{0};
@@ -65,7 +66,7 @@ public:
     BlasSession& operator=(const BlasSession&) = delete;
     static void configure() {
         const int slot = tbb::this_task_arena::current_thread_index();
-        const bool worker = slot != tbb::task_arena::not_initialized && slot > 0;
+        const bool worker = in_parallel_tasks() || (slot != tbb::task_arena::not_initialized && slot > 0);
         const int want = worker || active_products.load() > 1 ? 1 : default_blas_threads();
         if (openblas_get_num_threads() != want) openblas_set_num_threads(want);
     }

@@ -20,6 +20,7 @@
 #include <immintrin.h>
 #endif
 
+#include "scheduler/parallel_tasks.hpp"
 #include "scheduler/run_state.hpp"
 
 namespace tessera {
@@ -329,6 +330,22 @@ private:
     std::exception_ptr error_;
 };
 
+}  // namespace
+
+namespace detail {
+
+namespace {
+thread_local bool t_parallel_tasks = false;
+}  // namespace
+
+bool in_parallel_tasks() { return t_parallel_tasks; }
+ParallelTasksScope::ParallelTasksScope() : previous_(t_parallel_tasks) { t_parallel_tasks = true; }
+ParallelTasksScope::~ParallelTasksScope() { t_parallel_tasks = previous_; }
+
+}  // namespace detail
+
+namespace {
+
 class ThreadScheduler final : public Scheduler {
 public:
     explicit ThreadScheduler(int n_threads) : n_threads_(n_threads) {
@@ -359,8 +376,14 @@ public:
                 tbb::this_task_arena::isolate([&] {
                     tbb::task_group group;
                     for (int thread = 1; thread < n_threads_; ++thread)
-                        group.run([&run, thread] { run.work(thread); });
-                    run.work(0);
+                        group.run([&run, thread] {
+                            const detail::ParallelTasksScope scope;
+                            run.work(thread);
+                        });
+                    {
+                        const detail::ParallelTasksScope scope;
+                        run.work(0);
+                    }
                     group.wait();
                 });
             });
