@@ -74,8 +74,9 @@ ElementwiseNode::ElementwiseNode(std::string op, DType dtype, Chunks chunks,
 
 void ElementwiseNode::lower_tasks(LowerContext& ctx) const {
     const OpId op = fused_op_id();
+    FusedKernelBuilder kernels(*this, ctx);
     for_each_block(chunks().numblocks(), [&](std::span<const std::int64_t> block) {
-        FusedKernel kernel = build_fused_kernel(*this, block, ctx);
+        FusedKernel kernel = kernels.build(block);
         Task task;
         task.key = block_key(block);
         task.op = op;

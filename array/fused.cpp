@@ -33,24 +33,8 @@ std::uint64_t scalar_bits(const Scalar& value, DType dtype) {
     });
 }
 
-std::string encode_program(const Program& program) {
-    std::ostringstream os(std::ios::binary);
-    {
-        cereal::BinaryOutputArchive ar(os);
-        ar(program);
-    }
-    return std::move(os).str();
-}
-
 Program decode_program(std::string_view bytes) {
-    Program program;
-    try {
-        std::istringstream is(std::string(bytes), std::ios::binary);
-        cereal::BinaryInputArchive ar(is);
-        ar(program);
-    } catch (const std::exception& e) {  // cereal::Exception, or a huge length read as garbage
-        throw ProtocolError("malformed fused program ({} bytes): {}", bytes.size(), e.what());
-    }
+    Program program = read_program(bytes);
     const auto n = static_cast<std::int32_t>(program.instrs.size());
     if (program.result < 0 || program.result >= n)
         throw ProtocolError("malformed fused program: result register {} of {}", program.result, n);
@@ -99,6 +83,23 @@ public:
     FusedKernel build() {
         program_.result = evaluate();
         return FusedKernel{encode_program(program_), std::move(deps_)};
+    }
+
+    /// A leaf of the program: what its instruction's position-dependent fields are made of.
+    struct Leaf {
+        std::int32_t reg = -1;
+        const ArrayNode* node = nullptr;
+        std::vector<std::int32_t> out_axis;                      // per axis of the node; -1 broadcast
+        const std::vector<std::vector<std::int64_t>>* bounds = nullptr;  // loads: the node's blocks
+        std::vector<std::int64_t> cstrides;                      // sources: C strides of the node
+    };
+
+    /// Builds the program and hands over what FusedKernelBuilder keeps to rebuild it elsewhere.
+    Program build_template(std::vector<Leaf>& leaves, std::vector<Key>& deps) {
+        program_.result = evaluate();
+        leaves = std::move(leaves_);
+        deps = std::move(deps_);
+        return std::move(program_);
     }
 
 private:
@@ -244,7 +245,15 @@ private:
         auto [it, inserted] = slots_.try_emplace(key, static_cast<std::int32_t>(deps_.size()));
         if (inserted) deps_.push_back(std::move(key));
         ins.slot = it->second;
-        return emit(std::move(ins));
+        const std::int32_t reg = emit(std::move(ins));
+        leaves_.push_back(Leaf{reg, &node, out_axes(view), &bounds, {}});
+        return reg;
+    }
+
+    static std::vector<std::int32_t> out_axes(const View& view) {
+        std::vector<std::int32_t> out(view.size());
+        for (std::size_t axis = 0; axis < view.size(); ++axis) out[axis] = view[axis].out_axis;
+        return out;
     }
 
     std::int32_t source(const ElementwiseNode& node, const View& view) {
@@ -257,7 +266,9 @@ private:
             if (view[axis].out_axis >= 0)
                 ins.strides[static_cast<std::size_t>(view[axis].out_axis)] = cstrides[axis];
         }
-        return emit(std::move(ins));
+        const std::int32_t reg = emit(std::move(ins));
+        leaves_.push_back(Leaf{reg, &node, out_axes(view), nullptr, cstrides});
+        return reg;
     }
 
     std::int32_t operand(const ElemOperand& op, std::span<const std::int32_t> regs, DType dtype) {
@@ -294,6 +305,7 @@ private:
     std::unordered_map<Key, std::int32_t, KeyHash> slots_;
     std::map<std::pair<const ArrayNode*, View>, std::int32_t> memo_;
     std::map<const ArrayNode*, std::vector<std::vector<std::int64_t>>> bounds_;
+    std::vector<Leaf> leaves_;
     std::map<std::pair<std::int32_t, DTypeId>, std::int32_t> casts_;
     std::map<std::pair<std::uint64_t, DTypeId>, std::int32_t> consts_;
 };
@@ -317,6 +329,78 @@ FusedKernel build_fused_kernel(const ArrayNode& root, std::span<const std::int64
     const auto* elem = dynamic_cast<const ElementwiseNode*>(&root);
     TESSERA_ASSERT(elem != nullptr, "build_fused_kernel needs an elementwise root");
     return Builder(*elem, block, ctx).build();
+}
+
+// --------------------------------------------------------------------- many blocks of one root
+
+struct FusedKernelBuilder::Impl {
+    struct Template {
+        std::unique_ptr<Builder> builder;  // keeps the bounds its leaves point to
+        Program program;
+        std::vector<Builder::Leaf> leaves;
+    };
+    const ElementwiseNode& root;
+    LowerContext& ctx;
+    std::map<Shape, Template> templates;
+};
+
+FusedKernelBuilder::FusedKernelBuilder(const ArrayNode& root, LowerContext& ctx) {
+    const auto* elem = dynamic_cast<const ElementwiseNode*>(&root);
+    TESSERA_ASSERT(elem != nullptr, "FusedKernelBuilder needs an elementwise root");
+    impl_ = std::make_unique<Impl>(Impl{*elem, ctx, {}});
+}
+
+FusedKernelBuilder::~FusedKernelBuilder() = default;
+
+FusedKernel FusedKernelBuilder::build(std::span<const std::int64_t> block) {
+    const ElementwiseNode& root = impl_->root;
+    Shape shape = root.chunks().block_shape(block);
+    auto it = impl_->templates.find(shape);
+    if (it == impl_->templates.end()) {
+        // The first block of this shape walks the expression; its program is kept as the template.
+        Impl::Template t;
+        t.builder = std::make_unique<Builder>(root, block, impl_->ctx);
+        FusedKernel kernel;
+        t.program = t.builder->build_template(t.leaves, kernel.deps);
+        kernel.program = encode_program(t.program);
+        impl_->templates.emplace(std::move(shape), std::move(t));
+        return kernel;
+    }
+    // Other blocks of the shape: the template with the position-dependent fields recomputed. A
+    // leaf's view along its axis a starts where the root's block starts along out_axis[a] (views
+    // only copy, drop or permute the root's axes), 0 where it is broadcast.
+    const Impl::Template& t = it->second;
+    auto root_start = [&](std::int32_t axis) {
+        return root.bounds(axis)[static_cast<std::size_t>(block[static_cast<std::size_t>(axis)])];
+    };
+    Program program = t.program;
+    FusedKernel kernel;
+    for (const auto& leaf : t.leaves) {
+        Instr& ins = program.instrs[static_cast<std::size_t>(leaf.reg)];
+        const std::size_t ndim = leaf.out_axis.size();
+        if (leaf.bounds == nullptr) {  // a source: its flat index offset
+            ins.base = 0;
+            for (std::size_t axis = 0; axis < ndim; ++axis)
+                if (leaf.out_axis[axis] >= 0) ins.base += root_start(leaf.out_axis[axis]) * leaf.cstrides[axis];
+            continue;
+        }
+        // A load: which block of the input holds the region, and where in it the region starts.
+        std::vector<std::int64_t> in_block(ndim);
+        for (std::size_t axis = 0; axis < ndim; ++axis) {
+            const std::int64_t g = leaf.out_axis[axis] >= 0 ? root_start(leaf.out_axis[axis]) : 0;
+            const auto& b = (*leaf.bounds)[axis];
+            const auto nb = static_cast<std::int64_t>(b.size()) - 1;
+            const auto pos = std::upper_bound(b.begin(), b.end(), g) - b.begin() - 1;
+            in_block[axis] = std::clamp<std::int64_t>(pos, 0, nb - 1);
+            ins.start[axis] = g - b[static_cast<std::size_t>(in_block[axis])];
+        }
+        Key key = leaf.node->block_key(in_block);
+        auto found = std::find(kernel.deps.begin(), kernel.deps.end(), key);
+        ins.slot = static_cast<std::int32_t>(found - kernel.deps.begin());
+        if (found == kernel.deps.end()) kernel.deps.push_back(std::move(key));
+    }
+    kernel.program = encode_program(program);
+    return kernel;
 }
 
 FusedKernel build_fused_region_kernel(const ArrayNode& root, std::span<const std::int64_t> start,

@@ -176,6 +176,9 @@ struct Program {
 std::string encode_program(const Program& program);
 /// Decodes; ProtocolError when the bytes are not a program.
 Program decode_program(std::string_view bytes);
+/// The decoding alone (array/program_codec.cpp), without decode_program's checks of the
+/// registers; ProtocolError for truncated or malformed bytes.
+Program read_program(std::string_view bytes);
 
 /// Runs `program` on its input blocks; returns the output block (C-contiguous).
 /// Throws Error when an input is missing, not an array, or of the wrong dtype or shape.

@@ -2,6 +2,7 @@
 // linear-chain fusion (graph/fuse_linear.cpp) and its cost on large graphs.
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <chrono>
 #include <cmath>
@@ -11,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "array/fused.hpp"
+#include "array/fused_program.hpp"
 #include "array/verify.hpp"
 #include "graph/optimize.hpp"
 #include "tessera/tessera.hpp"
@@ -325,6 +328,73 @@ TEST_CASE("malformed chain parameters are a ProtocolError") {
     CHECK_THROWS_WITH_AS(ts::compute_graph(g, {ts::Key("c")}, {.scheduler = "sync"}),
                          "task 'c': malformed chain parameters: 8 bytes needed at offset 0 of 2",
                          ts::ProtocolError);
+}
+
+TEST_CASE("fused programs round-trip through their encoding; malformed bytes are a ProtocolError") {
+    // A real program: the fused task of an elementwise expression over a random source.
+    const ts::Array x = ts::random::random({6, 5}, {.chunks = {4, 5}, .seed = 2});
+    const ts::Graph g = ((x * 2 + 1) / ts::sqrt(x + 3)).astype(ts::float32).graph(true);
+    std::string bytes;
+    for (const auto& t : g.tasks())
+        if (ts::op_name(t.op) == "tessera.fused") bytes = t.params;
+    REQUIRE(!bytes.empty());
+    const ts::detail::Program p = ts::detail::decode_program(bytes);
+    CHECK(p.shape.size() == 2);
+    CHECK(p.instrs.size() >= 6);
+    CHECK(ts::detail::encode_program(p) == bytes);  // every field survives the round trip
+
+    CHECK_THROWS_WITH_AS(ts::detail::decode_program(bytes.substr(0, 10)),
+                         "malformed fused program (10 bytes): 16 bytes needed at offset 8", ts::ProtocolError);
+    std::string bad_magic = bytes;
+    bad_magic[0] = 'x';
+    CHECK_THROWS_WITH_AS(ts::detail::decode_program(bad_magic),
+                         fmt::format("malformed fused program ({} bytes): not a program", bytes.size()).c_str(),
+                         ts::ProtocolError);
+    std::string huge = bytes.substr(0, 4) + std::string("\xff\xff\xff\x7f", 4);  // 2^31 shape entries
+    CHECK_THROWS_WITH_AS(ts::detail::decode_program(huge),
+                         "malformed fused program (8 bytes): 17179869176 bytes needed at offset 8", ts::ProtocolError);
+    CHECK_THROWS_WITH_AS(ts::detail::decode_program(bytes + "z"),
+                         fmt::format("malformed fused program ({} bytes): trailing bytes", bytes.size() + 1).c_str(),
+                         ts::ProtocolError);
+    // A register reading a later register.
+    ts::detail::Program forward = p;
+    forward.instrs[1].a = 3;
+    forward.instrs[1].code = ts::detail::Code::Neg;
+    CHECK_THROWS_WITH_AS(ts::detail::decode_program(ts::detail::encode_program(forward)),
+                         "malformed fused program: register 1 reads register 3", ts::ProtocolError);
+}
+
+TEST_CASE("FusedKernelBuilder gives every block the kernel build_fused_kernel builds") {
+    // Templates per block shape must reproduce the full walk: sources' offsets, the input block
+    // each load reads and where, slots shared between loads of one block, ragged edges,
+    // broadcasting, transposed reads and inputs of other chunkings.
+    const ts::Array r = ts::random::random({9, 7}, {.chunks = {{4, 3, 2}, {3, 4}}, .seed = 3});
+    const ts::Array m = ts::from_array(ts::NDArray::zeros(ts::float64, {9, 7}), {{2, 2, 5}, {7}}).persist();
+    const ts::Array sq = ts::from_array(ts::NDArray::zeros(ts::float64, {6, 6}), {{2, 4}, {3, 3}}).persist();
+    const ts::Array row = ts::arange(7.0, {.chunks = {3}});
+    const std::vector<ts::Array> roots = {
+        r * 2 + row,                                          // sources, broadcasting
+        (m + r) * ts::sqrt(m),                                // loads of another chunking
+        sq + ts::transpose(sq),                               // a block read twice (diagonal blocks)
+        ts::where(r > 0.5, m, row) - ts::transpose(ts::transpose(r)),
+    };
+    for (const auto& root : roots) {
+        INFO(root.name());
+        ts::Graph g;
+        ts::detail::LowerContext ctx(g);
+        const std::vector<ts::detail::NodePtr> outputs = {root.node()};
+        ts::detail::count_consumers(outputs, ctx);
+        ts::detail::FusedKernelBuilder builder(*root.node(), ctx);
+        std::int64_t blocks = 0;
+        ts::detail::for_each_block(root.numblocks(), [&](std::span<const std::int64_t> block) {
+            const ts::detail::FusedKernel fast = builder.build(block);
+            const ts::detail::FusedKernel full = ts::detail::build_fused_kernel(*root.node(), block, ctx);
+            CHECK(fast.program == full.program);
+            CHECK(fast.deps == full.deps);
+            ++blocks;
+        });
+        CHECK(blocks == ts::shape_size(root.numblocks()));
+    }
 }
 
 TEST_CASE("fuse_linear on a graph of 10^5 tasks") {
