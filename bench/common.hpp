@@ -3,7 +3,8 @@
 //   --scheduler sync|threads, --threads N (default: hardware concurrency), --repeat N (best of N,
 //   default 3), --out FILE (append the line);
 //   build time measured once; compute timed best-of-N; peak RSS from /proc/self/status (VmHWM)
-//   and getrusage; exactly ONE JSON line on stdout.
+//   and getrusage; "optimize" = config::get().optimize (TESSERA_OPTIMIZE); exactly ONE JSON line
+//   on stdout.
 //
 //     ts::bench::Bench b(argc, argv, "w7_task_overhead", {{"variant", "delayed"}, {"n", "100000"}});
 //     auto [best, times, r] = b.best_of([&] { return total.compute(b.options()); });
@@ -30,6 +31,7 @@
 
 #include <fmt/format.h>
 
+#include "tessera/config.hpp"
 #include "tessera/scheduler.hpp"
 #include "tessera/version.hpp"
 
@@ -149,8 +151,10 @@ public:
         set_raw(key, text + "]");
     }
 
-    /// Adds memory, version and host fields; prints the line (and appends it to --out).
+    /// Adds optimizer, memory, version and host fields; prints the line (and appends it to --out).
     void finish() {
+        // TESSERA_OPTIMIZE=0 turns the optimizer off: fused and unfused lines tell themselves apart.
+        set_raw("optimize", config::get().optimize ? "true" : "false");
         if (scheduler_ == "threads") set_int("num_workers", n_threads());
         set("peak_rss_mb", proc_status_mb("VmHWM"), 1);
         set("maxrss_self_mb", maxrss_mb(RUSAGE_SELF), 1);
