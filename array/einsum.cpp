@@ -10,6 +10,7 @@
 
 #include "array/linalg_kernels.hpp"
 #include "array/shape_ops.hpp"
+#include "tessera/indexing.hpp"
 #include "tessera/linalg.hpp"
 
 namespace tessera::detail {
@@ -105,12 +106,96 @@ struct Parsed {
     std::string output;
 };
 
-Parsed parse(std::string_view subscripts, const std::vector<Array>& operands) {
-    std::string text;
-    for (char ch : subscripts)
-        if (ch != ' ') text.push_back(ch);
-    if (text.find('.') != std::string::npos)
-        throw NotImplemented("einsum: ellipsis ('...') in subscripts '{}' is not supported", subscripts);
+/// NumPy's ellipsis: each '...' becomes letters unused by the subscripts (uppercase first),
+/// standing for the operand's axes the explicit subscripts leave, right-aligned across operands
+/// and broadcast (an axis of length 1 is stretched with broadcast_to). With '->' the output's
+/// '...' takes them (absent: they are summed); without, they lead the implicit output.
+/// `operands` may be replaced by broadcast views; `text` has no blanks.
+std::string expand_ellipsis(const std::string& text, std::string_view subscripts, std::vector<Array>& operands) {
+    const auto arrow = text.find("->");
+    const std::string lhs = text.substr(0, arrow);
+    std::vector<std::string> terms;
+    for (std::size_t start = 0;;) {
+        const auto comma = lhs.find(',', start);
+        terms.push_back(lhs.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+    }
+    auto check_dots = [&](const std::string& term) {
+        const auto at = term.find("...");
+        if (term.find('.') != at || (at != std::string::npos && term.find('.', at + 3) != std::string::npos))
+            throw ValueError("einsum: '.' must come as one '...' per operand in subscripts '{}'", subscripts);
+        return at;
+    };
+    if (terms.size() != operands.size())
+        throw ValueError("einsum: subscripts '{}' name {} operands but {} were given", subscripts, terms.size(),
+                         operands.size());
+    // The ellipsis axes of every operand, right-aligned: rank e = max over operands.
+    std::vector<std::int64_t> ranks(terms.size(), 0);
+    std::int64_t e = 0;
+    for (std::size_t k = 0; k < terms.size(); ++k) {
+        if (check_dots(terms[k]) == std::string::npos) continue;
+        const auto named = static_cast<std::int64_t>(terms[k].size()) - 3;
+        ranks[k] = operands[k].ndim() - named;
+        if (ranks[k] < 0)
+            throw ValueError("einsum: operand {} has {} dimensions but its subscripts '{}' name {}", k,
+                             operands[k].ndim(), terms[k], named);
+        e = std::max(e, ranks[k]);
+    }
+    std::string letters;
+    for (char ch : std::string("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"))
+        if (static_cast<std::int64_t>(letters.size()) < e && text.find(ch) == std::string::npos) letters.push_back(ch);
+    if (static_cast<std::int64_t>(letters.size()) < e)
+        throw ValueError("einsum: too many axes under '...' in subscripts '{}'", subscripts);
+    // Broadcast sizes of the ellipsis axes.
+    std::vector<std::int64_t> size(static_cast<std::size_t>(e), 1);
+    for (std::size_t k = 0; k < terms.size(); ++k) {
+        const std::size_t at = terms[k].find("...");
+        for (std::int64_t j = 0; j < ranks[k]; ++j) {
+            const std::int64_t n = operands[k].shape(static_cast<std::int64_t>(at) + j);
+            auto& s = size[static_cast<std::size_t>(e - ranks[k] + j)];
+            if (n != 1 && s != 1 && n != s)
+                throw ValueError("einsum: operands could not be broadcast together under '...' in subscripts '{}'",
+                                 subscripts);
+            if (n != 1) s = n;
+        }
+    }
+    std::string out_lhs;
+    for (std::size_t k = 0; k < terms.size(); ++k) {
+        const std::size_t at = terms[k].find("...");
+        if (at != std::string::npos) {
+            Shape target = operands[k].shape();
+            bool stretch = false;
+            for (std::int64_t j = 0; j < ranks[k]; ++j) {
+                auto& t = target[at + static_cast<std::size_t>(j)];
+                const std::int64_t want = size[static_cast<std::size_t>(e - ranks[k] + j)];
+                stretch = stretch || t != want;
+                t = want;
+            }
+            if (stretch) operands[k] = broadcast_to(operands[k], target);
+            terms[k].replace(at, 3, letters.substr(static_cast<std::size_t>(e - ranks[k])));
+        }
+        out_lhs += (k ? "," : "") + terms[k];
+    }
+    if (arrow == std::string::npos) {
+        // Implicit output: the ellipsis axes, then the subscripts appearing once, sorted.
+        std::string singles;
+        for (char ch : lhs)
+            if (std::isalpha(static_cast<unsigned char>(ch)) && std::count(lhs.begin(), lhs.end(), ch) == 1)
+                singles.push_back(ch);
+        std::sort(singles.begin(), singles.end());
+        return out_lhs + "->" + letters + singles;
+    }
+    std::string rhs = text.substr(arrow + 2);
+    const auto at = check_dots(rhs);
+    if (at != std::string::npos) rhs.replace(at, 3, letters);
+    return out_lhs + "->" + rhs;
+}
+
+Parsed parse(std::string_view subscripts, const std::vector<Array>& operands, std::string text = {}) {
+    if (text.empty())
+        for (char ch : subscripts)
+            if (ch != ' ') text.push_back(ch);
     const auto arrow = text.find("->");
     if (arrow != std::string::npos && text.find("->", arrow + 2) != std::string::npos)
         throw ValueError("einsum: subscripts '{}' contain more than one '->'", subscripts);
@@ -244,10 +329,15 @@ namespace tessera {
 Array einsum(std::string_view subscripts, const std::vector<Array>& operands) {
     using detail::Term;
     if (operands.empty()) throw ValueError("einsum: no operands given for subscripts '{}'", subscripts);
-    const detail::Parsed parsed = detail::parse(subscripts, operands);
+    std::string text;
+    for (char ch : subscripts)
+        if (ch != ' ') text.push_back(ch);
+    std::vector<Array> inputs = operands;
+    if (text.find('.') != std::string::npos) text = detail::expand_ellipsis(text, subscripts, inputs);
+    const detail::Parsed parsed = detail::parse(subscripts, inputs, text);
     std::vector<Term> terms;
-    for (std::size_t k = 0; k < operands.size(); ++k) {
-        Term t{operands[k], parsed.inputs[k]};
+    for (std::size_t k = 0; k < inputs.size(); ++k) {
+        Term t{inputs[k], parsed.inputs[k]};
         // Repeated subscripts within one operand: take the diagonal until each appears once.
         for (std::size_t first = 0; first < t.letters.size(); ++first) {
             for (std::size_t second; (second = t.letters.find(t.letters[first], first + 1)) != std::string::npos;) {

@@ -77,7 +77,9 @@ Array tensordot(const Array& a, const Array& b, const TensordotAxes& axes = 2);
 /// subscript 'k' does not appear in the inputs of 'ij->k'", "einsum: operand 0 has 2
 /// dimensions but its subscripts 'ijk' name 3", "einsum: subscripts 'ij,jk' name 2 operands
 /// but 1 were given", "einsum: subscript 'j' has size 4 in operand 0 but size 5 in operand 1",
-/// ...), NotImplemented for an ellipsis ("...").
+/// ...). An ellipsis ("...ij,...jk->...ik") stands for the axes the explicit subscripts leave,
+/// right-aligned and broadcast across operands as in NumPy; without "->" the ellipsis axes lead
+/// the output, and with "->" but no "..." in the output they are summed.
 ///
 ///     auto c = ts::einsum("ij,jk->ik", {a, b});
 ///     auto d = ts::einsum("ii->i", {a});

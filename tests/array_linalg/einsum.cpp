@@ -99,6 +99,46 @@ TEST_CASE("einsum errors name the subscripts") {
     CHECK_THROWS_WITH_AS(ts::einsum("ij-i", a), "einsum: invalid character '-' in subscripts 'ij-i'", ts::ValueError);
     CHECK_THROWS_WITH_AS(ts::einsum("ij", std::vector<ts::Array>{}), "einsum: no operands given for subscripts 'ij'",
                          ts::ValueError);
-    CHECK_THROWS_WITH_AS(ts::einsum("...ij->...ji", a), "einsum: ellipsis ('...') in subscripts '...ij->...ji' is not supported",
-                         ts::NotImplemented);
+    CHECK_THROWS_WITH_AS(ts::einsum("..ij", a), "einsum: '.' must come as one '...' per operand in subscripts '..ij'",
+                         ts::ValueError);
+    CHECK_THROWS_WITH_AS(ts::einsum("...i...", a), "einsum: '.' must come as one '...' per operand in subscripts '...i...'",
+                         ts::ValueError);
+    CHECK_THROWS_WITH_AS(ts::einsum("...ijk", a), "einsum: operand 0 has 2 dimensions but its subscripts '...ijk' name 3",
+                         ts::ValueError);
+    CHECK_THROWS_WITH_AS(ts::einsum("...ij,...jk", ts::ones({2, 3, 4}), ts::ones({3, 4, 5})),
+                         "einsum: operands could not be broadcast together under '...' in subscripts '...ij,...jk'",
+                         ts::ValueError);
+}
+
+TEST_CASE("einsum with an ellipsis: batch axes, broadcasting, implicit output, summed ellipsis" * doctest::timeout(60)) {
+    struct EllipsisCase {
+        const char* subscripts;
+        const char* explicit_form;  // the same with letters, for the loop reference
+        std::vector<ts::Shape> shapes;
+    };
+    const std::vector<EllipsisCase> cases = {
+        {"...ij,...jk->...ik", "bij,bjk->bik", {{3, 4, 5}, {3, 5, 2}}},
+        {"...ij,...jk", "bij,bjk->bik", {{2, 3, 4}, {2, 4, 5}}},  // implicit: the ellipsis axes first
+        {"...ii->...i", "bii->bi", {{2, 4, 4}}},
+        {"i...->...", "iab->ab", {{4, 2, 3}}},
+        {"...j->j", "abj->j", {{3, 2, 4}}},
+        {"ij...,jk...->ik...", "ija,jka->ika", {{3, 4, 2}, {4, 5, 2}}},
+        {"...,...->...", "ab,ab->ab", {{3, 4}, {3, 4}}},
+        {"ij,...jk->...ik", "ij,bjk->bik", {{3, 4}, {2, 4, 5}}},  // '...' standing for no axis in one operand
+    };
+    for (const auto& c : cases) {
+        std::vector<NDArray> data;
+        std::vector<ts::Array> operands;
+        for (std::size_t k = 0; k < c.shapes.size(); ++k) {
+            data.push_back(sample(ts::float64, c.shapes[k], 60 + k));
+            operands.push_back(ts::from_array(data.back(), operand_chunkings(c.shapes[k])[k % 3]));
+        }
+        INFO(c.subscripts);
+        check_both(ts::einsum(c.subscripts, operands), reference_einsum(c.explicit_form, data, ts::float64));
+    }
+    // Broadcasting under the ellipsis: (1, 3) and (2, 1) batch axes give (2, 3).
+    const NDArray a = sample(ts::float64, {1, 3, 4, 5}, 70), b = sample(ts::float64, {2, 1, 5, 2}, 71);
+    const auto r = ts::einsum("...ij,...jk->...ik", ts::from_array(a, 2), ts::from_array(b, 3));
+    CHECK(r.shape() == ts::Shape{2, 3, 4, 2});
+    check_both(r, reference_einsum("qij,pjk->pqik", {a.reshape({3, 4, 5}), b.reshape({2, 5, 2})}, ts::float64));
 }
