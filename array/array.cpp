@@ -124,57 +124,72 @@ NDArray Array::compute(const ComputeOptions& options) const {
         add_to_graph(graph, keys);
         if (!keys.empty()) values = compute_graph(graph, keys, options);
     }  // the graph (and the constants it holds) is released before finalize looks at sharing
-    NDArray result = finalize(values);
-    if (detail::verify_enabled()) detail::verify_array(*this, result);  // TESSERA_VERIFY=1
-    return result;
+    return finalize(values);  // verified there when TESSERA_VERIFY=1
 }
 
 NDArray Array::finalize(std::span<const Value> values) const {
-    const Chunks& ch = chunks();
-    const std::int64_t nblocks = ch.nblocks();
-    if (static_cast<std::int64_t>(values.size()) != nblocks)
-        throw Error("array {} has {} blocks but {} values were given", name(), nblocks, values.size());
-    const Shape grid = ch.numblocks();
+    NDArray result = [&]() -> NDArray {
+        const Chunks& ch = chunks();
+        const std::int64_t nblocks = ch.nblocks();
+        if (static_cast<std::int64_t>(values.size()) != nblocks)
+            throw Error("array {} has {} blocks but {} values were given", name(), nblocks, values.size());
+        const Shape grid = ch.numblocks();
 
-    // Check every block; with unknown chunk sizes the block shapes define the geometry.
-    std::vector<BlockSizes> sizes(ch.axes());
-    std::int64_t flat = 0;
-    detail::for_each_block(grid, [&](std::span<const std::int64_t> block) {
-        const Value& v = values[static_cast<std::size_t>(flat++)];
-        if (!v.is_array())
-            throw Error("block {} of {} is a {}, not an array", shape_str(block), name(), v.describe());
-        const NDArray& a = v.array();
-        if (a.dtype() != dtype() || a.ndim() != ndim())
-            throw Error("block {} of {} is a {} array {} but {} of rank {} was expected",
-                        shape_str(block), name(), a.dtype(), shape_str(a.shape()), dtype(), ndim());
-        for (std::int64_t axis = 0; axis < ndim(); ++axis) {
-            auto& s = sizes[static_cast<std::size_t>(axis)][static_cast<std::size_t>(block[axis])];
-            if (s < 0) s = a.shape(axis);
-            if (s != a.shape(axis))
-                throw Error("block {} of {} has shape {} but the chunks say {} along axis {}",
-                            shape_str(block), name(), shape_str(a.shape()), s, axis);
+        // Check every block; with unknown chunk sizes the block shapes define the geometry.
+        std::vector<BlockSizes> sizes(ch.axes());
+        std::int64_t flat = 0;
+        detail::for_each_block(grid, [&](std::span<const std::int64_t> block) {
+            const Value& v = values[static_cast<std::size_t>(flat++)];
+            if (!v.is_array())
+                throw Error("block {} of {} is a {}, not an array", shape_str(block), name(), v.describe());
+            const NDArray& a = v.array();
+            if (a.dtype() != dtype() || a.ndim() != ndim())
+                throw Error("block {} of {} is a {} array {} but {} of rank {} was expected",
+                            shape_str(block), name(), a.dtype(), shape_str(a.shape()), dtype(), ndim());
+            for (std::int64_t axis = 0; axis < ndim(); ++axis) {
+                auto& s = sizes[static_cast<std::size_t>(axis)][static_cast<std::size_t>(block[axis])];
+                if (s < 0) s = a.shape(axis);
+                if (s != a.shape(axis))
+                    throw Error("block {} of {} has shape {} but the chunks say {} along axis {}",
+                                shape_str(block), name(), shape_str(a.shape()), s, axis);
+            }
+        });
+        Chunks actual(std::move(sizes));
+        Shape shape = actual.shape();
+
+        if (nblocks == 1) {
+            const NDArray& a = values[0].array();
+            // Hand out the block itself only when nobody else (a constant in a graph, another
+            // output with the same key) can see its buffer: results are the caller's to modify.
+            if (a.is_contiguous() && a.buffer() != nullptr && a.buffer().use_count() == 1) return a;
+            return a.copy();
         }
-    });
-    Chunks actual(std::move(sizes));
-    Shape shape = actual.shape();
-
-    if (nblocks == 1) {
-        const NDArray& a = values[0].array();
-        // Hand out the block itself only when nobody else (a constant in a graph, another
-        // output with the same key) can see its buffer: results are the caller's to modify.
-        if (a.is_contiguous() && a.buffer() != nullptr && a.buffer().use_count() == 1) return a;
-        return a.copy();
+        NDArray out = NDArray::empty(dtype(), shape);
+        if (shape_size(shape) == 0) return out;
+        flat = 0;
+        std::vector<std::int64_t> offset(static_cast<std::size_t>(ndim()));
+        detail::for_each_block(grid, [&](std::span<const std::int64_t> block) {
+            for (std::int64_t axis = 0; axis < ndim(); ++axis)
+                offset[static_cast<std::size_t>(axis)] = actual.block_start(axis, block[axis]);
+            out.assign_region(offset, values[static_cast<std::size_t>(flat++)].array());
+        });
+        return out;
+    }();
+    // TESSERA_VERIFY=1: every array result, of compute() and of ts::compute(a, b, ...) (whose
+    // arrays were lowered and optimized together), is checked against its own unfused graph;
+    // verify_array assembles its expected value through finalize too, which is not verified.
+    static thread_local bool verifying = false;
+    if (!verifying && detail::verify_enabled()) {
+        verifying = true;
+        try {
+            detail::verify_array(*this, result);
+        } catch (...) {
+            verifying = false;
+            throw;
+        }
+        verifying = false;
     }
-    NDArray out = NDArray::empty(dtype(), shape);
-    if (shape_size(shape) == 0) return out;
-    flat = 0;
-    std::vector<std::int64_t> offset(static_cast<std::size_t>(ndim()));
-    detail::for_each_block(grid, [&](std::span<const std::int64_t> block) {
-        for (std::int64_t axis = 0; axis < ndim(); ++axis)
-            offset[static_cast<std::size_t>(axis)] = actual.block_start(axis, block[axis]);
-        out.assign_region(offset, values[static_cast<std::size_t>(flat++)].array());
-    });
-    return out;
+    return result;
 }
 
 Array Array::persist(const ComputeOptions& options) const {

@@ -22,6 +22,16 @@ namespace ts = tessera;
 
 namespace {
 
+// Returns a block of the call count: two runs never agree (for the verification mode test).
+ts::NDArray drifting_kernel(std::span<const ts::NDArray> blocks, const ts::BlockInfo&, const ts::Value&) {
+    static int calls = 0;
+    ts::NDArray out = ts::NDArray::zeros(ts::float64, blocks[0].shape());
+    ++calls;
+    for (std::int64_t k = 0; k < out.size(); ++k) out.data<double>()[k] = calls;
+    return out;
+}
+TESSERA_REGISTER_BLOCK_KERNEL("opt2.drifting", drifting_kernel);
+
 std::int64_t count_op(const ts::Graph& g, std::string_view op) {
     std::int64_t n = 0;
     for (const auto& task : g.tasks()) n += ts::op_name(task.op) == op ? 1 : 0;
@@ -453,6 +463,16 @@ TEST_CASE("verification mode names the array, the first differing element and bo
     ::setenv("TESSERA_VERIFY", "1", 1);
     CHECK(ts::detail::verify_enabled());
     CHECK(x.compute().at<double>({1, 2}) == 10);  // compute() verifies and passes
+    // ts::compute(a, b): each array of the joint (shared, optimized) run is verified too; a
+    // kernel answering differently on every call makes the unfused rerun disagree.
+    auto [mean, sd] = ts::compute(x.mean(), x.std());
+    CHECK(mean.item<double>() == doctest::Approx(5.0));
+    CHECK(sd.item<double>() == doctest::Approx(std::sqrt(35.0 / 3.0)));
+    const ts::Array drifting = ts::map_blocks("opt2.drifting", {ts::ones({2, 2})});  // one block
+    CHECK_THROWS_WITH_AS(ts::compute(drifting, x.sum()),
+                         ("verification of array " + drifting.name() +
+                          " failed: element (0, 0) is 1.0 optimized but 2.0 unfused").c_str(),
+                         ts::Error);
     ::setenv("TESSERA_VERIFY", "0", 1);
     CHECK_FALSE(ts::detail::verify_enabled());
     ::unsetenv("TESSERA_VERIFY");
