@@ -63,6 +63,14 @@ std::vector<std::int32_t> dag_depth(std::size_t n, const std::vector<std::pair<s
 
 double seconds(std::int64_t ns) { return static_cast<double>(ns) * 1e-9; }
 
+std::int64_t memory_now(const Model& model) {
+    if (!model.cluster()) return Buffer::live_bytes();
+    std::int64_t sum = 0;
+    for (const WorkerInfo& w : model.workers())
+        if (!w.closed) sum += w.memory_bytes;
+    return sum;
+}
+
 json counts_json(const StateCounts& c) {
     return json{{"total", c.total},       {"waiting", c.waiting}, {"processing", c.processing},
                 {"memory", c.memory},     {"released", c.released}, {"erred", c.erred}};
@@ -117,7 +125,8 @@ json workers_array(const Model& model, const SystemSample& latest) {
     if (const RunRecord* run = model.latest_run(); run != nullptr && !run->ended())
         for (const GroupStats& g : run->groups) task_bytes += g.bytes_in_memory();
     for (const WorkerInfo& w : model.workers()) {
-        const bool local = w.id == "local";
+        if (w.closed) continue;
+        const bool local = !model.cluster() && w.id == "local";
         json threads = json::array();
         std::int64_t processing = 0;
         for (std::size_t t = 0; t < w.threads.size(); ++t) {
@@ -136,7 +145,10 @@ json workers_array(const Model& model, const SystemSample& latest) {
                            {"host", w.host},
                            {"pid", w.pid},
                            {"n_threads", w.threads.size()},
-                           {"processing", processing},
+                           {"processing", w.n_processing >= 0 ? w.n_processing : processing},
+                           {"in_memory", w.n_in_memory},
+                           {"spilled_bytes", w.spilled_bytes},
+                           {"last_seen", local ? 0.0 : std::max(0.0, now - seconds(w.last_seen_ns))},
                            {"memory_bytes", local ? Buffer::live_bytes() : w.memory_bytes},
                            {"task_bytes", local ? task_bytes : w.task_bytes},
                            {"rss_bytes", local ? latest.process_rss : w.rss_bytes},
@@ -152,7 +164,7 @@ json status_json(const Model& model, std::optional<std::int64_t> run_id) {
     auto lock = model.lock();
     const double now = seconds(model.now_ns());
     const RunRecord* run = select_run(model, run_id);
-    json out{{"time", now}, {"version", model.version()}, {"memory_bytes", Buffer::live_bytes()},
+    json out{{"time", now}, {"version", model.version()}, {"memory_bytes", memory_now(model)},
              {"tasks_next", model.next_stream_seq()}};
     json groups = json::array();
     if (run != nullptr) {
@@ -293,7 +305,7 @@ std::optional<json> UpdateBuilder::next(const Model& model, const SystemMonitor&
     const SystemSample latest = system.latest();
     auto lock = model.lock();
     const double now = seconds(model.now_ns());
-    const std::int64_t memory = Buffer::live_bytes();
+    const std::int64_t memory = memory_now(model);
     // Nothing new: stay quiet, but send the (changing) memory figure and a heartbeat now and then.
     if (started_ && model.version() == version_ && memory == memory_ && now - sent_at_ < 2.0) return std::nullopt;
     memory_ = memory;

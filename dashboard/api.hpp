@@ -69,5 +69,8 @@ nlohmann::json stream_json(const StreamRecord& record, const Model& model);
 nlohmann::json error_json(const TaskErrorInfo& error);
 nlohmann::json workers_array(const Model& model, const SystemSample& latest);
 double seconds(std::int64_t ns);
+/// Bytes of results held: this process's array buffers locally, the sum of the workers' managed
+/// memory for a cluster (lock held).
+std::int64_t memory_now(const Model& model);
 
 }  // namespace tessera::dashboard

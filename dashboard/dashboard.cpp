@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "dashboard/api.hpp"
+#include "dashboard/cluster.hpp"
 #include "dashboard/recorder.hpp"
 #include "dashboard/server.hpp"
 #include "tessera/error.hpp"
@@ -55,31 +56,31 @@ struct Dashboard::Impl {
     }
 };
 
-namespace {
-
-std::string make_url(const std::string& host, int port) {
-    if (host.empty() || host == "0.0.0.0") return fmt::format("http://127.0.0.1:{}/", port);
+std::string dashboard::dashboard_url(const std::string& host, int port) {
+    if (host.empty() || host == "0.0.0.0" || host == "*") return fmt::format("http://127.0.0.1:{}/", port);
     if (host == "::") return fmt::format("http://[::1]:{}/", port);
     if (host.find(':') != std::string::npos) return fmt::format("http://[{}]:{}/", host, port);
     return fmt::format("http://{}:{}/", host, port);
 }
 
-}  // namespace
-
-Dashboard::Dashboard(DashboardOptions options) : impl_(std::make_unique<Impl>()) {
+void dashboard::check_options(const DashboardOptions& options) {
     if (options.port < 0 || options.port > 65535)
         throw ConfigError("dashboard port must be in [0, 65535], got {}", options.port);
     if (options.host.empty()) throw ConfigError("dashboard host must not be empty");
     if (options.task_stream_capacity < 1)
         throw ConfigError("dashboard task_stream_capacity must be >= 1, got {}", options.task_stream_capacity);
+}
+
+Dashboard::Dashboard(DashboardOptions options) : impl_(std::make_unique<Impl>()) {
+    check_options(options);
     Impl& d = *impl_;
     d.options = std::move(options);
     d.model = std::make_shared<Model>(d.options.task_stream_capacity);
     d.recorder = std::make_shared<Recorder>(d.model);
     d.system->sample(0);
-    d.server = std::make_unique<Server>(d.model, d.recorder, d.system, d.hub);
+    d.server = std::make_unique<Server>(d.model, [recorder = d.recorder] { recorder->drain(); }, d.system, d.hub);
     d.port = d.server->start(d.options.host, d.options.port);
-    d.url = make_url(d.options.host, d.port);
+    d.url = dashboard_url(d.options.host, d.port);
     d.ticker = std::thread([&d] { d.tick_loop(); });
     add_global_observer(d.recorder);
     if (d.options.print_url) fmt::print(stderr, "Tessera dashboard: {}\n", d.url);

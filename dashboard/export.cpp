@@ -54,8 +54,9 @@ std::string metrics_text(const Model& model, const SystemMonitor& system, std::i
     line("tessera_tasks", "state=\"released\"", counts.released);
     line("tessera_tasks", "state=\"erred\"", counts.erred);
 
-    header(out, "tessera_memory_bytes", "gauge", "Bytes of array buffers alive in this process.");
-    line("tessera_memory_bytes", "", Buffer::live_bytes());
+    header(out, "tessera_memory_bytes", "gauge",
+           model.cluster() ? "Bytes of results held in the workers' memory." : "Bytes of array buffers alive in this process.");
+    line("tessera_memory_bytes", "", memory_now(model));
     header(out, "tessera_process_resident_bytes", "gauge", "Resident set size of this process.");
     line("tessera_process_resident_bytes", "", s.process_rss);
     header(out, "tessera_host_cpu_percent", "gauge", "Host CPU use over the last sample, 100 = every core busy.");

@@ -20,6 +20,12 @@ StateCounts& StateCounts::operator+=(const StateCounts& o) {
 }
 
 StateCounts GroupStats::counts(bool run_ended) const {
+    if (exact) {
+        StateCounts c = state;
+        c.total = total;
+        c.waiting = std::max<std::int64_t>(0, total - c.processing - c.memory - c.released - c.erred);
+        return c;
+    }
     StateCounts c;
     c.total = total;
     c.erred = std::min(n_failed, total);
@@ -111,13 +117,16 @@ void Model::end_run(RunRecord& run, std::int64_t end_ns, bool failed, std::int64
     run.failed = failed;
     run.n_finished = n_finished;
     run.version = version_;
-    for (GroupStats& g : run.groups) g.version = version_;
+    for (GroupStats& g : run.groups) {
+        g.version = version_;
+        if (g.exact) g.state.processing = 0;  // cancelled with the run
+    }
     if (run.meta.detail)
         for (TaskState& s : run.meta.detail->state)
             if (s == TaskState::Processing) s = TaskState::Waiting;
     ++(failed ? runs_failed_ : runs_finished_);
     // Locally, nothing runs on the threads of a run that has ended.
-    if (!workers_.empty())
+    if (!cluster_ && !workers_.empty())
         for (ThreadSlot& slot : workers_.front().threads) slot.busy = false;
 }
 
@@ -157,6 +166,41 @@ void Model::task_event(RunRecord& run, std::int32_t group, std::int64_t task, Ta
         TaskState& s = run.meta.detail->state[static_cast<std::size_t>(task)];
         if (static_cast<int>(next) > static_cast<int>(s)) s = next;
     }
+}
+
+void Model::transition(RunRecord& run, std::int32_t group, std::int64_t task, TaskState from, TaskState to,
+                       std::int64_t old_bytes, std::int64_t bytes) {
+    switch (to) {
+        case TaskState::Processing: ++event_totals_[static_cast<int>(TaskEvent::Kind::Queued)]; break;
+        case TaskState::Memory: ++event_totals_[static_cast<int>(TaskEvent::Kind::Finished)]; break;
+        case TaskState::Released: ++event_totals_[static_cast<int>(TaskEvent::Kind::Released)]; break;
+        case TaskState::Erred: ++event_totals_[static_cast<int>(TaskEvent::Kind::Failed)]; break;
+        case TaskState::Waiting: break;
+    }
+    if (task >= 0 && run.meta.detail && static_cast<std::size_t>(task) < run.meta.detail->state.size())
+        run.meta.detail->state[static_cast<std::size_t>(task)] = to;
+    if (group < 0) return;
+    GroupStats& g = run.groups[static_cast<std::size_t>(group)];
+    g.version = version_;
+    auto slot = [&g](TaskState s) -> std::int64_t* {
+        switch (s) {
+            case TaskState::Processing: return &g.state.processing;
+            case TaskState::Memory: return &g.state.memory;
+            case TaskState::Released: return &g.state.released;
+            case TaskState::Erred: return &g.state.erred;
+            case TaskState::Waiting: return nullptr;
+        }
+        return nullptr;
+    };
+    if (std::int64_t* n = slot(from)) *n = std::max<std::int64_t>(0, *n - 1);
+    if (std::int64_t* n = slot(to)) ++*n;
+    if (from == TaskState::Memory) g.bytes_released += old_bytes;
+    if (to == TaskState::Memory) {
+        g.bytes_finished += bytes;
+        ++g.n_finished;
+    }
+    if (to == TaskState::Released) ++g.n_released;
+    if (to == TaskState::Erred) ++g.n_failed;
 }
 
 void Model::add_stream(RunRecord& run, std::int32_t group, StreamRecord record) {

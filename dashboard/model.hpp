@@ -1,7 +1,7 @@
 #pragma once
 // Internal: what the dashboard knows, independent of where it came from. Local runs feed it
-// through the Recorder (an Observer); a distributed scheduler will feed the same model (runs,
-// task transitions, task-stream records, workers) from its own messages. Every member function
+// through the Recorder (an Observer); a distributed scheduler feeds the same model (runs, task
+// transitions, task-stream records, workers) through ClusterDashboard (cluster.hpp). Every member function
 // except lock() requires the lock; the HTTP side copies what it needs under the lock and
 // formats outside it.
 
@@ -48,6 +48,10 @@ struct GroupStats {
     std::int64_t compute_ns = 0;
     /// Model version of the last change (for diffs).
     std::int64_t version = 0;
+    /// A distributed scheduler knows every task's state: then `state` holds the exact counts
+    /// (waiting is derived) and the event counts above are unused.
+    bool exact = false;
+    StateCounts state;
 
     /// States; after the run ended, tasks that never ran count as waiting.
     StateCounts counts(bool run_ended) const;
@@ -154,6 +158,11 @@ struct WorkerInfo {
     double cpu_percent = 0;
     std::int64_t n_finished = 0;
     std::int64_t last_seen_ns = 0;
+    // Cluster workers: what the scheduler knows.
+    std::int64_t spilled_bytes = 0;
+    std::int64_t n_processing = -1;  // tasks assigned and not reported; -1 = count busy threads
+    std::int64_t n_in_memory = 0;    // results held
+    bool closed = false;             // gone (kept for the task stream's lanes, not listed)
 };
 
 /// Cumulative per-group totals across runs (the profile page and metrics).
@@ -179,6 +188,10 @@ public:
     /// A task event of `group` in `run`; `task` is its position in the run's detail or -1.
     void task_event(RunRecord& run, std::int32_t group, std::int64_t task, TaskEvent::Kind kind,
                     std::int64_t bytes);
+    /// A task of an exact run (GroupStats::exact) moved from `from` to `to`; `old_bytes` is what
+    /// it held in memory before, `bytes` what it holds now.
+    void transition(RunRecord& run, std::int32_t group, std::int64_t task, TaskState from, TaskState to,
+                    std::int64_t old_bytes, std::int64_t bytes);
     /// A finished (or failed) task: its stream bar and its time in the group's totals.
     void add_stream(RunRecord& run, std::int32_t group, StreamRecord record);
     void add_error(TaskErrorInfo error);
@@ -186,6 +199,10 @@ public:
     std::int32_t upsert_worker(WorkerInfo worker);
     WorkerInfo& worker(std::int32_t index) { return workers_[static_cast<std::size_t>(index)]; }
     void bump() { ++version_; }
+    /// A distributed scheduler's model: workers are remote processes (their memory is reported,
+    /// not this process's), and a run's end does not idle them.
+    void set_cluster(bool cluster) { cluster_ = cluster; }
+    bool cluster() const { return cluster_; }
 
     // ----------------------------------------------------------------- queries (lock held)
     std::int64_t version() const { return version_; }
@@ -229,6 +246,7 @@ private:
     std::int64_t event_totals_[5] = {0, 0, 0, 0, 0};
     std::int64_t runs_finished_ = 0;
     std::int64_t runs_failed_ = 0;
+    bool cluster_ = false;
 };
 
 /// Dask-style key text: ('name', 1, 2) or 'name'.

@@ -116,9 +116,9 @@ bool EventHub::stopping() const {
 
 // ----------------------------------------------------------------------------------- Server
 
-Server::Server(std::shared_ptr<Model> model, std::shared_ptr<Recorder> recorder, std::shared_ptr<SystemMonitor> system,
+Server::Server(std::shared_ptr<Model> model, std::function<void()> drain, std::shared_ptr<SystemMonitor> system,
                EventHub& hub)
-    : model_(std::move(model)), recorder_(std::move(recorder)), system_(std::move(system)), hub_(hub),
+    : model_(std::move(model)), drain_(std::move(drain)), system_(std::move(system)), hub_(hub),
       http_(std::make_unique<httplib::Server>()) {
     http_->new_task_queue = [] { return new httplib::ThreadPool(kThreads); };
     // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, which would let a second server
@@ -165,7 +165,7 @@ void Server::routes() {
     auto api = [this](auto handler) {
         return [this, handler](const httplib::Request& req, httplib::Response& res) {
             try {
-                recorder_->drain();
+                drain_();
                 handler(req, res);
             } catch (const ApiError& e) {
                 send_error(req, res, e.status, e.message);
@@ -249,7 +249,7 @@ void Server::routes() {
             "text/event-stream",
             [this, last](std::size_t, httplib::DataSink& sink) {
                 auto send_snapshot = [&] {
-                    recorder_->drain();
+                    drain_();
                     *last = hub_.next_seq() - 1;
                     const std::string text = "retry: 1000\n" +
                                              sse_event("snapshot", *last, UpdateBuilder::snapshot(*model_, *system_, *last));

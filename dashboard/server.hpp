@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -15,7 +16,6 @@
 #include <nlohmann/json.hpp>
 
 #include "dashboard/model.hpp"
-#include "dashboard/recorder.hpp"
 #include "dashboard/system_stats.hpp"
 
 namespace httplib {
@@ -53,7 +53,9 @@ std::string sse_event(std::string_view name, std::int64_t id, const nlohmann::js
 
 class Server {
 public:
-    Server(std::shared_ptr<Model> model, std::shared_ptr<Recorder> recorder, std::shared_ptr<SystemMonitor> system,
+    /// `drain` brings the model up to date (the local Recorder's or the cluster feed's); it is
+    /// called before every API answer and must not throw.
+    Server(std::shared_ptr<Model> model, std::function<void()> drain, std::shared_ptr<SystemMonitor> system,
            EventHub& hub);
     ~Server();
     Server(const Server&) = delete;
@@ -72,7 +74,7 @@ private:
     void routes();
 
     std::shared_ptr<Model> model_;
-    std::shared_ptr<Recorder> recorder_;
+    std::function<void()> drain_;
     std::shared_ptr<SystemMonitor> system_;
     EventHub& hub_;
     std::unique_ptr<httplib::Server> http_;

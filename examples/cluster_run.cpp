@@ -12,9 +12,10 @@
 // TESSERA_EXAMPLE_WORKER_PROGRAM, TESSERA_EXAMPLE_SWATH_LIBRARY from examples/CMakeLists.txt;
 // $TESSERA_SCHEDULER_PROGRAM and $TESSERA_WORKER_PROGRAM override the first two).
 //
-// Dashboard: tessera-scheduler accepts --dashboard-port but does not serve a dashboard for
-// clusters yet, so the client process serves one (ts::Dashboard on a free port) and prints its
-// URL; it shows the array computations this client runs (the L3 reduction and the Zarr write).
+// Dashboard: tessera-scheduler serves the cluster's dashboard on --dashboard-port (here a free
+// port; it prints "tessera scheduler: dashboard at URL" on stderr) and this program prints the
+// URL too: open it while the example runs to see the workers, the task stream of their threads
+// and the progress of the array computations (the L3 reduction and the Zarr write).
 //
 //   cluster_run [--out DIR]            30 full-size granules
 //   cluster_run --small [--out DIR]    6 small granules; checked against a direct loop
@@ -160,10 +161,9 @@ int run(int argc, char** argv) {
         if (swath::seconds_since(t0) > 30) throw ts::WorkerError("the workers did not connect to {} within 30 s", address);
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    ts::Dashboard dashboard({.port = 0, .print_url = false});
     fmt::print("scheduler {} (pid {}), workers pids {} and {}: ready in {:.2f} s\n", address,
                scheduler->pid(), workers[0]->pid(), workers[1]->pid(), swath::seconds_since(t0));
-    fmt::print("dashboard: {}\n", dashboard.url());
+    fmt::print("dashboard: http://127.0.0.1:{}/ (served by tessera-scheduler)\n", dashboard_port);
 
     t0 = std::chrono::steady_clock::now();
     std::vector<ts::Future> futures;

@@ -1,5 +1,5 @@
 // tessera-worker tcp://HOST:PORT [--nthreads N] [--memory-limit 4GiB] [--local-directory DIR]
-//                [--name NAME] [--host HOST]
+//                [--name NAME] [--host HOST] [--curve-key-dir DIR] [--insecure-bind-all]
 
 #include "tessera/distributed.hpp"
 

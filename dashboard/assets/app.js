@@ -292,7 +292,7 @@
         n++;
         if (t.busy) busy++;
         const color = t.busy ? groupColor(keyGroup(t.key)) : null;
-        const label = state.workers.length > 1 ? `${esc(w.id)}/${t.thread}` : `thread ${t.thread}`;
+        const label = state.workers.length > 1 ? `${esc(w.name)}/${t.thread}` : `thread ${t.thread}`;
         rows.push(`<div class="thread-row"><span class="label">${label}</span>` +
           `<div class="thread-cell${t.busy ? ' busy' : ''}" style="${color ? 'background:' + color : ''}" title="${esc(t.key || 'idle')}">` +
           `${t.busy ? esc(t.key) : 'idle · ' + fmtInt(t.n_tasks) + ' tasks run'}</div></div>`);
@@ -346,7 +346,11 @@
       ctx.fillRect(left, y, plotW, laneH - 2);
       ctx.fillStyle = '#6b7687';
       ctx.textBaseline = 'middle';
-      const [w, th] = l.split('/');
+      // Lanes are "worker id/thread"; a cluster worker's id is its tcp:// address: show its name.
+      const cut = l.lastIndexOf('/');
+      const id = l.slice(0, cut), th = l.slice(cut + 1);
+      const named = state.workers.find((w) => w.id === id);
+      const w = named ? named.name : id;
       ctx.fillText(state.workers.length > 1 ? `${w} ${th}` : `thread ${th}`, 6, y + (laneH - 2) / 2);
     });
     for (const t of tasks) {
@@ -401,11 +405,15 @@
 
   // ------------------------------------------------------------------------------ workers page
   function renderWorkers() {
+    if (state.workers.some((w) => w.id !== 'local'))
+      $('workers-note').textContent = `${state.workers.length} worker${state.workers.length === 1 ? '' : 's'} connected to the scheduler`;
     $('workers-table').querySelector('tbody').innerHTML = state.workers.map((w) =>
       `<tr><td><b>${esc(w.name)}</b></td><td><code>${esc(w.address)}</code></td><td class="num">${w.n_threads}</td>` +
       `<td class="num">${w.processing}</td><td class="num">${fmtBytes(w.memory_bytes)}</td><td class="num">${fmtBytes(w.task_bytes)}</td>` +
-      `<td class="num">${fmtBytes(w.rss_bytes)}</td><td class="num">${w.cpu_percent.toFixed(0)}%</td><td class="num">${fmtInt(w.n_finished)}</td></tr>`).join('') ||
-      '<tr><td colspan="9" class="muted">No workers yet: they appear with the first computation.</td></tr>';
+      `<td class="num">${fmtBytes(w.spilled_bytes || 0)}</td><td class="num">${w.memory_limit ? fmtBytes(w.memory_limit) : '&ndash;'}</td>` +
+      `<td class="num">${fmtBytes(w.rss_bytes)}</td><td class="num">${w.cpu_percent.toFixed(0)}%</td><td class="num">${fmtInt(w.n_finished)}</td>` +
+      `<td class="num">${w.id === 'local' ? '&ndash;' : fmtDuration(w.last_seen || 0) + ' ago'}</td></tr>`).join('') ||
+      '<tr><td colspan="12" class="muted">No workers yet: they appear with the first computation.</td></tr>';
     const rows = [];
     for (const w of state.workers) for (const t of w.threads) {
       rows.push(`<tr><td>${esc(w.id)}</td><td class="num">${t.thread}</td>` +

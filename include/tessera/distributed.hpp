@@ -13,6 +13,10 @@
 /// `tessera-worker tcp://127.0.0.1:8786`, then `ts::Client client("tcp://127.0.0.1:8786");`, or
 /// TESSERA_SCHEDULER=tcp://127.0.0.1:8786 in the environment of an unmodified program.
 ///
+/// With a cluster key (`tessera-keygen DIR`, then --curve-key-dir DIR or TESSERA_CURVE_KEYS=DIR
+/// everywhere) all traffic is CURVE-encrypted and only processes holding the key connect; see
+/// docs/distributed.md, "Security".
+///
 /// Beyond compute(): the futures API (futures.hpp: submit, map, gather, scatter, wait,
 /// as_completed) and Client::persist, both keeping results on the workers until released.
 /// Workers fetch inputs directly from the peer holding them; control messages are batched per
@@ -57,13 +61,19 @@ struct LocalClusterOptions {
     bool restart_workers = true;
     /// Seconds to wait for the workers to connect.
     double startup_timeout = 30;
+    /// Directory made by `tessera-keygen DIR` holding the cluster's CURVE key: the scheduler and
+    /// workers then encrypt all traffic and admit only holders of the key (Clients of this
+    /// cluster use it too). Default: $TESSERA_CURVE_KEYS; empty and unset: no CURVE.
+    std::string curve_key_dir{};
 };
 
 /// A scheduler (in this process, on its own thread, on a free loopback port) and worker
 /// processes. The destructor stops the workers (SIGTERM, then SIGKILL) and the scheduler.
 class LocalCluster {
 public:
-    /// Throws ConfigError for n_workers < 1 or threads_per_worker < 1, IOError when the worker
+    /// Throws ConfigError for n_workers < 1, threads_per_worker < 1 or unusable CURVE keys
+    /// (e.g. "no CURVE key in 'DIR': cannot read DIR/cluster.key_secret (create one with
+    /// tessera-keygen)"), IOError when the worker
     /// program cannot be started, WorkerError when the workers do not connect in time.
     explicit LocalCluster(LocalClusterOptions options = {});
     ~LocalCluster();
@@ -80,6 +90,8 @@ public:
     bool wait_for_workers(int n, double timeout_seconds) const;
     /// Sends `signal` to the worker in `slot` (tests: SIGKILL); ValueError for a bad slot.
     void signal_worker(int slot, int signal);
+    /// The CURVE key directory in use ("" without CURVE).
+    const std::string& curve_key_dir() const;
 
 private:
     struct Impl;
@@ -91,6 +103,9 @@ struct ClientOptions {
     double connect_timeout = 10;
     /// Install this client with use_scheduler() for its lifetime.
     bool set_as_default = true;
+    /// Directory made by `tessera-keygen DIR` holding the cluster's CURVE key, for a scheduler
+    /// started with one. Default: $TESSERA_CURVE_KEYS (Client(cluster): the cluster's).
+    std::string curve_key_dir{};
 };
 
 /// A connection to a scheduler; implements Scheduler (name "distributed").
@@ -98,8 +113,11 @@ class Client : public Scheduler {
 public:
     /// Connects and shakes hands. ProtocolError when the scheduler refuses (e.g. "version
     /// mismatch: scheduler runs tessera 0.1.0 (protocol 1), client runs tessera 0.2.0 (protocol
-    /// 1)"), WorkerError when it does not answer within the timeout, ConfigError for an address
-    /// that is not "tcp://HOST:PORT".
+    /// 1)") or fails the CURVE handshake, within the timeout ("the scheduler at tcp://H:P refused
+    /// the connection: it requires a CURVE key and this client has none (...)" or "...: it did
+    /// not accept the CURVE key in DIR (another cluster's key, or a scheduler without keys)");
+    /// WorkerError when it does not answer within the timeout; ConfigError for an address that
+    /// is not "tcp://HOST:PORT" or unusable keys.
     explicit Client(const std::string& address, ClientOptions options = {});
     explicit Client(const LocalCluster& cluster, ClientOptions options = {});
     ~Client() override;
@@ -160,8 +178,9 @@ private:
 
 /// Runs a worker process: `argv` as for tessera-worker
 /// (`PROGRAM tcp://HOST:PORT [--nthreads N] [--memory-limit 4GiB] [--local-directory DIR]
-/// [--name NAME] [--host HOST]`). For programs that register their own kernels and act as
-/// workers. Returns the process exit code (0 after a clean shutdown); never throws.
+/// [--name NAME] [--host HOST] [--curve-key-dir DIR] [--insecure-bind-all]`). For programs
+/// that register their own kernels and act as workers. Returns the process exit code (0 after a
+/// clean shutdown); never throws.
 int worker_main(int argc, char** argv);
 
 }  // namespace tessera

@@ -14,6 +14,7 @@
 #include "scheduler/dist/client_core.hpp"
 #include "scheduler/dist/connect.hpp"
 #include "scheduler/dist/messages.hpp"
+#include "scheduler/dist/security.hpp"
 #include "scheduler/run_state.hpp"
 #include "tessera/distributed.hpp"
 #include "tessera/version.hpp"
@@ -37,10 +38,15 @@ namespace detail {
 
 // ------------------------------------------------------------------------------ connection
 
-ClientCore::ClientCore(std::string addr, ClientOptions opts) : address(std::move(addr)), options(opts) {
+ClientCore::ClientCore(std::string addr, ClientOptions opts)
+    : address(std::move(addr)), options(std::move(opts)), curve(dist::find_curve_keys(options.curve_key_dir)) {
     check_address(address);
     socket.set(zmq::sockopt::linger, 0);
     socket.set(zmq::sockopt::sndhwm, 0);
+    if (curve) dist::set_curve_client(socket, *curve);
+    // A failed CURVE handshake only shows in the socket's events: without watching them the
+    // client would wait the whole timeout for a reply that cannot come.
+    dist::HandshakeWatch watch(context, socket);
     try {
         socket.connect(address);
     } catch (const zmq::error_t& e) {
@@ -55,8 +61,12 @@ ClientCore::ClientCore(std::string addr, ClientOptions opts) : address(std::move
     // The handshake runs before the receiving thread exists.
     const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                              std::chrono::duration<double>(options.connect_timeout));
-    std::vector<zmq::pollitem_t> items{{socket.handle(), 0, ZMQ_POLLIN, 0}};
+    std::vector<zmq::pollitem_t> items{{socket.handle(), 0, ZMQ_POLLIN, 0}, {watch.events().handle(), 0, ZMQ_POLLIN, 0}};
     while (Clock::now() < deadline) {
+        if (watch.failed())
+            throw ProtocolError("the scheduler at {} refused the connection: {}", address,
+                                dist::handshake_failure_reason(curve, "client",
+                                                               "set TESSERA_CURVE_KEYS or ClientOptions::curve_key_dir"));
         std::optional<dist::Incoming> in;
         try {
             std::string identity;
@@ -309,7 +319,15 @@ Client::Client(const std::string& address, ClientOptions options)
     if (options.set_as_default) installed_ = use_scheduler(std::shared_ptr<Scheduler>(this, [](Scheduler*) {}));
 }
 
-Client::Client(const LocalCluster& cluster, ClientOptions options) : Client(cluster.address(), options) {}
+namespace {
+ClientOptions with_cluster_keys(ClientOptions options, const LocalCluster& cluster) {
+    if (options.curve_key_dir.empty()) options.curve_key_dir = cluster.curve_key_dir();
+    return options;
+}
+}  // namespace
+
+Client::Client(const LocalCluster& cluster, ClientOptions options)
+    : Client(cluster.address(), with_cluster_keys(std::move(options), cluster)) {}
 
 Client::~Client() {
     installed_.reset();

@@ -19,6 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "scheduler/dist/curve_keys.hpp"
 #include "scheduler/dist/messages.hpp"
 #include "tessera/distributed.hpp"
 #include "tessera/futures.hpp"
@@ -92,6 +93,7 @@ struct ClientCore {
 
     std::string address;
     ClientOptions options;
+    std::optional<dist::CurveKeys> curve;  // set on every socket (also gather's peer sockets)
     zmq::context_t context{1};
     zmq::socket_t socket{context, zmq::socket_type::dealer};
 

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "scheduler/dist/client_core.hpp"
+#include "scheduler/dist/security.hpp"
 #include "tessera/distributed.hpp"
 #include "tessera/futures.hpp"
 
@@ -322,6 +323,7 @@ std::vector<Value> ClientCore::gather(const std::vector<Future>& list, double ti
             auto [it, inserted] = peers.try_emplace(peer, context, zmq::socket_type::dealer);
             if (inserted) {
                 it->second.set(zmq::sockopt::linger, 0);
+                if (curve) dist::set_curve_client(it->second, *curve);
                 it->second.connect(peer);
             }
             dist::Outgoing out(dist::MsgType::GetData);

@@ -16,6 +16,7 @@
 
 #include <fmt/format.h>
 
+#include "scheduler/dist/curve_keys.hpp"
 #include "scheduler/dist/protocol.hpp"
 #include "scheduler/dist/scheduler_server.hpp"
 #include "tessera/distributed.hpp"
@@ -59,6 +60,7 @@ std::string find_worker_program(const std::string& configured) {
 struct LocalCluster::Impl {
     LocalClusterOptions options;
     std::string program;
+    std::string curve_key_dir;  // resolved against TESSERA_CURVE_KEYS; "" = plain
     std::unique_ptr<dist::SchedulerServer> scheduler;
     mutable std::mutex mutex;
     std::vector<int> pids;
@@ -80,6 +82,10 @@ struct LocalCluster::Impl {
         if (!options.local_directory.empty()) {
             args.emplace_back("--local-directory");
             args.push_back(options.local_directory);
+        }
+        if (!curve_key_dir.empty()) {
+            args.emplace_back("--curve-key-dir");
+            args.push_back(curve_key_dir);
         }
         args.insert(args.end(), options.worker_args.begin(), options.worker_args.end());
         std::vector<std::string> env;
@@ -154,7 +160,9 @@ LocalCluster::LocalCluster(LocalClusterOptions options) : impl_(std::make_unique
         throw ConfigError("threads_per_worker must be >= 1, got {}", options.threads_per_worker);
     impl_->options = std::move(options);
     impl_->program = find_worker_program(impl_->options.worker_program);
-    impl_->scheduler = std::make_unique<dist::SchedulerServer>(dist::SchedulerOptions{.host = "127.0.0.1", .port = 0});
+    impl_->curve_key_dir = dist::resolve_curve_key_dir(impl_->options.curve_key_dir);
+    impl_->scheduler = std::make_unique<dist::SchedulerServer>(
+        dist::SchedulerOptions{.host = "127.0.0.1", .port = 0, .curve_key_dir = impl_->curve_key_dir});
     impl_->scheduler->start_thread();
     impl_->monitor = std::thread([impl = impl_.get()] { impl->monitor_loop(); });
     if (!wait_for_workers(impl_->options.n_workers, impl_->options.startup_timeout)) {
@@ -179,6 +187,8 @@ LocalCluster::~LocalCluster() {
 }
 
 std::string LocalCluster::address() const { return impl_->scheduler->address(); }
+
+const std::string& LocalCluster::curve_key_dir() const { return impl_->curve_key_dir; }
 
 std::vector<int> LocalCluster::worker_pids() const {
     std::lock_guard lock(impl_->mutex);

@@ -149,6 +149,9 @@ void write_done_item(Outgoing& out, DoneItem&& item) {
     out.w.put(item.missing_tid);
     put_strs(out.w, item.failed_addresses);
     put_optional_value(out, std::move(item.value));
+    out.w.put(item.thread);
+    out.w.put(item.start_ns);
+    out.w.put(item.stop_ns);
 }
 
 DoneItem read_done_item(Incoming& in) {
@@ -164,7 +167,33 @@ DoneItem read_done_item(Incoming& in) {
     item.missing_tid = r.get<std::uint64_t>();
     item.failed_addresses = get_strs(r);
     item.value = get_optional_value(in);
+    item.thread = r.get<std::int32_t>();
+    item.start_ns = r.get<std::int64_t>();
+    item.stop_ns = r.get<std::int64_t>();
     return item;
+}
+
+Outgoing encode(const WorkerMetrics& metrics) {
+    Outgoing out(MsgType::Heartbeat);
+    out.w.put(metrics.memory_bytes);
+    out.w.put(metrics.spilled_bytes);
+    out.w.put(metrics.rss_bytes);
+    out.w.put(metrics.cpu_percent);
+    out.w.put(metrics.n_executing);
+    return out;
+}
+
+std::optional<WorkerMetrics> decode_worker_metrics(Incoming& in) {
+    Reader& r = *in.r;
+    if (r.remaining() == 0) return std::nullopt;
+    WorkerMetrics m;
+    m.memory_bytes = r.get<std::int64_t>();
+    m.spilled_bytes = r.get<std::int64_t>();
+    m.rss_bytes = r.get<std::int64_t>();
+    m.cpu_percent = r.get<double>();
+    m.n_executing = r.get<std::int64_t>();
+    r.finish();
+    return m;
 }
 
 // ------------------------------------------------------------------------------- futures

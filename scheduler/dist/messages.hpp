@@ -74,6 +74,10 @@ struct DoneItem {
     std::uint64_t missing_tid = 0;              // MissingData
     std::vector<std::string> failed_addresses;  // MissingData: peers that did not deliver
     std::optional<PackedValue> value;           // outputs
+    // For the dashboard (appended to the item on the wire): the arena thread that ran the task
+    // and its wall-clock start and stop in ns since the Unix epoch (0 = unknown).
+    std::int32_t thread = -1;
+    std::int64_t start_ns = 0, stop_ns = 0;
 };
 void write_done_item(Outgoing& out, DoneItem&& item);
 DoneItem read_done_item(Incoming& in);
@@ -116,6 +120,18 @@ struct WhoHasItem {
 };
 void write_who_has_item(Writer& w, const WhoHasItem& item);
 WhoHasItem read_who_has_item(Reader& r);
+
+/// What a worker's Heartbeat carries (the dashboard's figures). An empty Heartbeat body (clients,
+/// the scheduler) decodes as nullopt.
+struct WorkerMetrics {
+    std::int64_t memory_bytes = 0;   // managed results held in memory
+    std::int64_t spilled_bytes = 0;  // managed results spilled to disk
+    std::int64_t rss_bytes = 0;
+    double cpu_percent = 0;  // of one core, since the previous heartbeat
+    std::int64_t n_executing = 0;
+};
+Outgoing encode(const WorkerMetrics& metrics);
+std::optional<WorkerMetrics> decode_worker_metrics(Incoming& in);
 
 struct WorkerInfo {
     std::string name, address;

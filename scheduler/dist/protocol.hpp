@@ -31,7 +31,7 @@
 namespace tessera::dist {
 
 inline constexpr std::uint32_t kMagic = 0x54535231;  // "TSR1"
-inline constexpr std::uint32_t kProtocolVersion = 1;
+inline constexpr std::uint32_t kProtocolVersion = 2;  // 2: task timings in TaskDone, worker figures in Heartbeat
 inline constexpr int kMaxListDepth = 32;
 
 enum class MsgType : std::uint8_t {

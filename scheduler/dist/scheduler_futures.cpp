@@ -45,6 +45,7 @@ void SchedulerState::fail_task(RunState& run, std::int64_t pos, const std::strin
         if (t.state == TState::Ready) ready_.erase({run.id, t.priority, x});
         // A Processing task stays in its worker's processing set; its report is then dropped.
         t.state = TState::Erred;
+        note(run, x);
         t.error_kind = kind;
         t.error_message = message;
         t.error_origin = origin;
@@ -75,6 +76,7 @@ void SchedulerState::forget(RunState& run, std::int64_t pos) {
         if (needed) continue;
         if (t.state == TState::Ready) ready_.erase({run.id, t.priority, x});
         t.state = TState::Released;
+        note(run, x);
         for (std::int64_t d : t.deps) stack.push_back(d);
     }
 }

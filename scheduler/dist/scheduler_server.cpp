@@ -5,29 +5,37 @@
 
 #include <fmt/format.h>
 
+#include "dashboard/cluster.hpp"
 #include "scheduler/dist/scheduler_state.hpp"
+#include "scheduler/dist/security.hpp"
 #include "tessera/version.hpp"
 
 namespace tessera::dist {
 
 namespace {
 constexpr auto kHeartbeatInterval = std::chrono::milliseconds(1000);
+constexpr auto kDashboardStatusInterval = std::chrono::milliseconds(200);
 }
 
 struct SchedulerServer::Impl {
     SchedulerOptions options;
     zmq::context_t context{1};
     zmq::socket_t socket{context, zmq::socket_type::router};
+    std::unique_ptr<CurveServer> curve;  // before bind; destroyed before the socket
     std::string address;
     SchedulerState state;
     std::int64_t n_protocol_errors = 0;
     Clock::time_point last_heartbeat = Clock::now();
+    std::unique_ptr<dashboard::ClusterDashboard> dashboard;
+    Clock::time_point last_dashboard_status;
 
     explicit Impl(SchedulerOptions opts) : options(std::move(opts)), state(options.extra_tasks_per_worker) {
         socket.set(zmq::sockopt::router_mandatory, 1);
         socket.set(zmq::sockopt::sndhwm, 0);
         socket.set(zmq::sockopt::rcvhwm, 0);
         socket.set(zmq::sockopt::linger, 0);
+        if (!options.curve_key_dir.empty())
+            curve = std::make_unique<CurveServer>(context, socket, read_curve_keys(options.curve_key_dir), "scheduler");
         const std::string endpoint =
             fmt::format("tcp://{}:{}", options.host, options.port == 0 ? std::string("*") : std::to_string(options.port));
         try {
@@ -36,6 +44,48 @@ struct SchedulerServer::Impl {
             throw IOError("cannot bind the scheduler to tcp://{}:{}: {}", options.host, options.port, e.what());
         }
         address = socket.get(zmq::sockopt::last_endpoint);
+        if (options.dashboard_port >= 0) start_dashboard();
+    }
+
+    void start_dashboard() {
+        std::string host = options.dashboard_host.empty() ? options.host : options.dashboard_host;
+        if (host == "*") host = "0.0.0.0";
+        try {
+            dashboard = std::make_unique<dashboard::ClusterDashboard>(
+                DashboardOptions{.host = host, .port = options.dashboard_port, .print_url = false});
+        } catch (const IOError& e) {
+            // Like Dask: a taken port is no reason to go without a dashboard.
+            if (options.dashboard_port == 0) throw;
+            log("scheduler", fmt::format("{}; serving the dashboard on a free port instead", e.what()));
+            dashboard = std::make_unique<dashboard::ClusterDashboard>(
+                DashboardOptions{.host = host, .port = 0, .print_url = false});
+        }
+        state.collect_dashboard_events();
+    }
+
+    // Hands this turn's events (and every 200 ms the workers' figures) to the dashboard: one
+    // short lock, never waiting for HTTP.
+    void publish_dashboard() {
+        if (!dashboard) return;
+        dashboard::ClusterBatch batch = state.take_dashboard_events();
+        const auto now = Clock::now();
+        if (now - last_dashboard_status > kDashboardStatusInterval) {
+            last_dashboard_status = now;
+            for (const auto& [identity, w] : state.workers()) {
+                dashboard::ClusterWorkerStatus s;
+                s.id = w.id;
+                s.n_processing = static_cast<std::int64_t>(w.processing.size());
+                s.n_in_memory = static_cast<std::int64_t>(w.has.size());
+                s.has_metrics = w.has_metrics;
+                s.memory_bytes = w.metrics.memory_bytes;
+                s.spilled_bytes = w.metrics.spilled_bytes;
+                s.rss_bytes = w.metrics.rss_bytes;
+                s.cpu_percent = w.metrics.cpu_percent;
+                s.last_seen = w.last_seen;
+                batch.worker_status.push_back(s);
+            }
+        }
+        dashboard->publish(std::move(batch));
     }
 
     void protocol_error(const std::string& identity, const std::string& what) {
@@ -91,7 +141,12 @@ struct SchedulerServer::Impl {
         if (WorkerState* w = state.worker(id)) {
             w->last_seen = Clock::now();
             switch (in.type) {
-                case MsgType::Heartbeat: return;
+                case MsgType::Heartbeat:
+                    if (auto metrics = decode_worker_metrics(in)) {
+                        w->metrics = *metrics;
+                        w->has_metrics = true;
+                    }
+                    return;
                 case MsgType::Goodbye: return drop(id);
                 case MsgType::TaskDone: {
                     const std::uint64_t n = in.r->get_count(40);
@@ -249,8 +304,11 @@ struct SchedulerServer::Impl {
             }
             check_timeouts();
             state.schedule();
+            // Before the replies go out: a client that got its result finds it on the dashboard.
+            publish_dashboard();
             flush();
             state.schedule();  // workers removed while flushing
+            publish_dashboard();
             flush();
             n_workers.store(static_cast<int>(state.workers().size()));
         }
@@ -267,6 +325,10 @@ SchedulerServer::~SchedulerServer() {
 }
 
 const std::string& SchedulerServer::address() const { return impl_->address; }
+
+std::string SchedulerServer::dashboard_url() const {
+    return impl_->dashboard ? impl_->dashboard->url() : std::string();
+}
 
 void SchedulerServer::run() { impl_->run(stop_, n_workers_); }
 

@@ -23,6 +23,13 @@ struct SchedulerOptions {
     int extra_tasks_per_worker = 2;
     /// Send Shutdown to the workers when stopping.
     bool shutdown_workers = true;
+    /// A tessera-keygen directory: serve CURVE with its key pair, admitting only peers that
+    /// hold it (security.hpp). Empty: plain ZeroMQ. ConfigError for unusable keys.
+    std::string curve_key_dir{};
+    /// Serve the cluster's dashboard on this port (0 = a free one; -1 = no dashboard).
+    int dashboard_port = -1;
+    /// The dashboard's interface; empty = `host` ("*" is served as "0.0.0.0").
+    std::string dashboard_host{};
 };
 
 class SchedulerServer {
@@ -41,6 +48,8 @@ public:
     void start_thread();
     void stop() { stop_.store(true); }
     int n_workers() const { return n_workers_.load(); }
+    /// "http://HOST:PORT/" of the dashboard, or "" when it is disabled.
+    std::string dashboard_url() const;
 
 private:
     struct Impl;

@@ -37,6 +37,9 @@ WorkerState& SchedulerState::add_worker(const std::string& identity, Hello&& hel
     w.ops.insert(hello.ops.begin(), hello.ops.end());
     w.last_seen = Clock::now();
     worker_ids_[w.id] = identity;
+    if (dash_on_)
+        dash_.workers_up.push_back({.id = w.id, .name = w.name, .address = w.address, .pid = w.pid,
+                                    .nthreads = w.nthreads, .memory_limit = w.memory_limit});
     return w;
 }
 
@@ -78,6 +81,7 @@ void SchedulerState::remove_worker(const std::string& identity) {
     workers_.erase(it);
     worker_ids_.erase(w.id);
     lost_addresses_.push_back(w.address);
+    if (dash_on_) dash_.workers_gone.push_back(w.id);
 
     std::vector<std::uint64_t> lost;
     for (std::uint64_t tid : w.has) {
@@ -88,6 +92,7 @@ void SchedulerState::remove_worker(const std::string& identity) {
         std::erase(t.who_has, w.id);
         if (t.state == TState::Memory && t.who_has.empty()) {
             t.state = TState::Released;
+            note(*run, pos);
             lost.push_back(tid);
         }
     }
@@ -107,11 +112,13 @@ void SchedulerState::remove_worker(const std::string& identity) {
             continue;
         }
         t.state = TState::Released;
+        note(*run, pos);
         if (++t.suspicious >= kMaxSuspicious) {
             const std::string message = fmt::format("task {} killed {} workers; the last one was {} ({})",
                                                     t.key.str(), t.suspicious, w.name, w.address);
             if (run->futures) {
                 // No origin: the message names the task already.
+                note_error(*run, &t.key, "KilledWorker", message);
                 fail_task(*run, pos, "KilledWorker", message, Key(), FutureStatusItem::Status::Error);
             } else {
                 fail_run(*run, "KilledWorker", message, nullptr);
@@ -170,6 +177,7 @@ void SchedulerState::submit(const std::string& client_identity, Submit&& submit)
     auto [it, inserted] = runs_.emplace(id, std::move(run));
     RunState& r = it->second;
     if (c) c->runs.insert(id);
+    note_run_begin(r);
 
     // Operations: refuse what no connected worker knows (constants need none).
     if (!workers_.empty()) {
@@ -211,6 +219,7 @@ void SchedulerState::task_done(WorkerState& w, DoneItem&& item) {
         return;
     }
     TaskState& t = run->tasks[static_cast<std::size_t>(pos)];
+    if (item.status != DoneItem::Status::MissingData) note_execution(*run, pos, w, item);
     if (t.broadcast && ok && t.state == TState::Processing) {
         t.who_has.push_back(w.id);
         t.nbytes = item.nbytes;
@@ -226,9 +235,11 @@ void SchedulerState::task_done(WorkerState& w, DoneItem&& item) {
     if (item.status == DoneItem::Status::Error) {
         if (run->futures) {
             const Key key = t.key;
+            note_error(*run, &key, item.error_kind, item.error_message);
             return fail_task(*run, pos, item.error_kind, item.error_message, key, FutureStatusItem::Status::Error);
         }
         t.state = TState::Erred;
+        note(*run, pos);
         return fail_run(*run, item.error_kind, item.error_message, &t.key);
     }
     if (item.status == DoneItem::Status::MissingData) {
@@ -244,8 +255,10 @@ void SchedulerState::task_done(WorkerState& w, DoneItem&& item) {
             }
         }
         t.state = TState::Released;
+        note(*run, pos);
         if (d.state == TState::Memory && d.who_has.empty()) {
             d.state = TState::Released;
+            note(*run, dep_pos);
             lose(*run, dep_pos);
         }
         need(*run, pos);
@@ -266,6 +279,7 @@ void SchedulerState::task_done(WorkerState& w, DoneItem&& item) {
 void SchedulerState::memory_reached(RunState& run, std::int64_t pos) {
     TaskState& t = run.tasks[static_cast<std::size_t>(pos)];
     t.state = TState::Memory;
+    note(run, pos);
     if (run.futures && t.held) notify(run, t, FutureStatusItem::Status::Finished);
     for (std::int64_t u : t.dependents) {
         TaskState& dependent = run.tasks[static_cast<std::size_t>(u)];
@@ -306,6 +320,7 @@ void SchedulerState::maybe_release(RunState& run, std::int64_t pos) {
     }
     release_data(run, pos);
     t.state = TState::Released;
+    note(run, pos);
 }
 
 void SchedulerState::release_data(RunState& run, std::int64_t pos) {
@@ -341,6 +356,7 @@ void SchedulerState::need(RunState& run, std::int64_t pos) {
         TaskState& t = run.tasks[static_cast<std::size_t>(x)];
         if (t.state != TState::Released) continue;
         t.state = TState::Waiting;
+        note(run, x);
         touched.push_back(x);
         for (std::int64_t d : t.deps) stack.push_back(d);
     }
@@ -410,6 +426,7 @@ void SchedulerState::assign(RunState& run, std::int64_t pos, WorkerState& w) {
     TaskState& t = run.tasks[static_cast<std::size_t>(pos)];
     t.state = TState::Processing;
     t.processing_on = w.id;
+    note(run, pos);
     w.processing.insert(make_tid(run.id, pos));
     w.compute_out.push_back(make_item(run, pos));
 }
@@ -443,6 +460,7 @@ void SchedulerState::finish_run(RunState& run) {
     out.w.put(static_cast<std::uint64_t>(run.outputs.size()));
     for (std::int64_t o : run.outputs) out.put_value(run.output_values.at(o).share());
     if (clients_.contains(run.client)) client_out_.push_back({run.client, std::move(out)});
+    run.succeeded = true;
     drop_run(run.id);
 }
 
@@ -455,6 +473,7 @@ void SchedulerState::fail_run(RunState& run, const std::string& kind, const std:
     out.w.put_str(kind);
     out.w.put_str(message);
     if (clients_.contains(run.client)) client_out_.push_back({run.client, std::move(out)});
+    note_error(run, key, kind, message);
     drop_run(run.id);
 }
 
@@ -470,6 +489,10 @@ void SchedulerState::drop_run(std::uint32_t id) {
         // are then released (their run is gone).
     }
     if (ClientState* c = client(run.client)) c->runs.erase(id);
+    if (dash_on_ && dash_announced_.erase(run.id) > 0)
+        dash_.runs_ended.push_back({.run = run.id,
+                                    .failed = !run.succeeded && !run.futures,
+                                    .ended_at = std::chrono::system_clock::now()});
     runs_.erase(it);
 }
 

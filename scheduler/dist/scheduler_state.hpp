@@ -13,6 +13,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "dashboard/cluster.hpp"
 #include "scheduler/dist/messages.hpp"
 
 namespace tessera::dist {
@@ -30,6 +31,8 @@ struct WorkerState {
     std::unordered_set<std::uint64_t> has;         // results held
     std::vector<ComputeItem> compute_out;          // batched until the loop flushes
     std::vector<std::int64_t> release_out;
+    WorkerMetrics metrics;  // from its latest heartbeat
+    bool has_metrics = false;
 };
 
 enum class TState : std::uint8_t { Waiting, Ready, Processing, Memory, Released, Erred };
@@ -64,6 +67,7 @@ struct RunState {
     std::unordered_map<std::int64_t, PackedValue> output_values;
     std::int64_t n_outputs_left = 0;
     bool futures = false;  // a client's futures: tasks are added over time, nothing is "output"
+    bool succeeded = false;  // all outputs delivered (for the dashboard's run end)
 };
 
 struct ClientState {
@@ -117,6 +121,13 @@ public:
     /// Addresses of workers removed since the last call (to tell the others).
     std::vector<std::string> take_lost_addresses() { return std::exchange(lost_addresses_, {}); }
 
+    /// From now on, record what the dashboard shows (runs, task states, executions, errors,
+    /// workers); the server takes the batch once per loop turn. A client's futures are shown as
+    /// one run that grows.
+    void collect_dashboard_events() { dash_on_ = true; }
+    bool collecting_dashboard_events() const { return dash_on_; }
+    dashboard::ClusterBatch take_dashboard_events();
+
 private:
     using ReadyKey = std::tuple<std::uint32_t, std::int64_t, std::int64_t>;  // run, priority, pos
     RunState* find_run(std::uint64_t tid, std::int64_t& pos);
@@ -141,6 +152,11 @@ private:
                   const Key* key);
     void drop_run(std::uint32_t id);
     WorkerState* worker_by_id(std::uint32_t id);
+    // Dashboard events (no-ops unless collecting).
+    void note(const RunState& run, std::int64_t pos);
+    void note_run_begin(const RunState& run);
+    void note_execution(const RunState& run, std::int64_t pos, const WorkerState& worker, const DoneItem& item);
+    void note_error(const RunState& run, const Key* key, const std::string& kind, const std::string& message);
 
     int extra_;
     std::map<std::string, WorkerState> workers_;
@@ -152,6 +168,9 @@ private:
     std::set<ReadyKey> ready_;
     std::vector<ClientMessage> client_out_;
     std::vector<std::string> lost_addresses_;
+    bool dash_on_ = false;
+    dashboard::ClusterBatch dash_;
+    std::unordered_map<std::uint32_t, std::size_t> dash_announced_;  // run -> tasks announced
 };
 
 }  // namespace tessera::dist

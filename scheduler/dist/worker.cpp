@@ -11,7 +11,9 @@
 #include <deque>
 #include <thread>
 #include <map>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 #include <utility>
 
@@ -19,8 +21,10 @@
 #include <tbb/global_control.h>
 #include <tbb/task_arena.h>
 
+#include "dashboard/system_stats.hpp"
 #include "scheduler/dist/data_store.hpp"
 #include "scheduler/dist/messages.hpp"
+#include "scheduler/dist/security.hpp"
 #include "scheduler/run_state.hpp"
 #include "tessera/version.hpp"
 
@@ -62,7 +66,14 @@ struct Completion {
     bool send_result = false;
     Value value;
     std::exception_ptr error;
+    std::int32_t thread = -1;
+    std::int64_t start_ns = 0, stop_ns = 0;  // wall clock, for the dashboard
 };
+
+std::int64_t wall_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
 
 class Worker {
 public:
@@ -76,12 +87,20 @@ public:
           arena_(options.nthreads, 0),
           event_fd_(::eventfd(0, EFD_NONBLOCK)) {
         if (event_fd_ < 0) throw IOError("cannot create an eventfd");
+        if (!options.curve_key_dir.empty()) curve_ = read_curve_keys(options.curve_key_dir);
+        check_bind_allowed("the worker's peer socket", options.host, curve_.has_value(), options.insecure_bind_all);
+        name_ = options.name.empty() ? fmt::format("worker-{}", ::getpid()) : options.name;
         for (auto* s : {&sched_, &peer_}) {
             s->set(zmq::sockopt::linger, 0);
             s->set(zmq::sockopt::sndhwm, 0);
             s->set(zmq::sockopt::rcvhwm, 0);
         }
         peer_.set(zmq::sockopt::router_mandatory, 1);
+        if (curve_) {
+            curve_server_ = std::make_unique<CurveServer>(context_, peer_, *curve_, name_);
+            set_curve_client(sched_, *curve_);
+        }
+        watch_.emplace(context_, sched_);
         try {
             peer_.bind(fmt::format("tcp://{}:*", options.host));
             sched_.connect(options.scheduler);
@@ -89,7 +108,6 @@ public:
             throw IOError("worker cannot listen on {} or connect to {}: {}", options.host, options.scheduler, e.what());
         }
         address_ = peer_.get(zmq::sockopt::last_endpoint);
-        name_ = options.name.empty() ? fmt::format("worker-{}", ::getpid()) : options.name;
     }
     ~Worker() {
         // Tasks still running refer to this object: let them finish.
@@ -124,6 +142,7 @@ public:
                 if (e.num() == EINTR) continue;
                 throw;
             }
+            check_handshake();
             drain_scheduler();
             drain_peers();
             for (zmq::socket_t* s : dealers) drain_dealer(*s);
@@ -136,6 +155,18 @@ public:
 
 private:
     // ------------------------------------------------------------------ scheduler messages
+    // Until the Welcome: a failed CURVE handshake means the scheduler will never hear us.
+    void check_handshake() {
+        if (!watch_) return;
+        if (watch_->failed()) {
+            log(name_, fmt::format("the scheduler at {} refused this worker: {}", options_.scheduler,
+                                   handshake_failure_reason(curve_, "worker",
+                                                            "pass --curve-key-dir or set TESSERA_CURVE_KEYS")));
+            exit_code_ = 1;
+            stop_ = true;
+        }
+    }
+
     void drain_scheduler() {
         for (;;) {
             std::string identity;
@@ -154,7 +185,10 @@ private:
     void handle_scheduler(Incoming& in) {
         Reader& r = *in.r;
         switch (in.type) {
-            case MsgType::Welcome: welcomed_ = true; return;
+            case MsgType::Welcome:
+                welcomed_ = true;
+                watch_.reset();
+                return;
             case MsgType::Refuse: {
                 log(name_, fmt::format("the scheduler refused this worker: {}", r.get_str()));
                 exit_code_ = 1;
@@ -333,6 +367,8 @@ private:
         running_.fetch_add(1);
         arena_.enqueue([this, job] {
             Completion done{job->item.tid, job->item.send_result, {}, nullptr};
+            done.thread = lane();
+            done.start_ns = wall_ns();
             try {
                 Task task;
                 task.key = job->item.key;
@@ -347,6 +383,7 @@ private:
             } catch (...) {
                 done.error = std::current_exception();
             }
+            done.stop_ns = wall_ns();
             job->inputs.clear();  // release the inputs before reporting
             {
                 std::lock_guard lock(completions_mutex_);
@@ -372,6 +409,9 @@ private:
     void complete(Completion&& c) {
         DoneItem item;
         item.tid = c.tid;
+        item.thread = c.thread;
+        item.start_ns = c.start_ns;
+        item.stop_ns = c.stop_ns;
         if (!c.error) {
             try {
                 if (c.send_result || c.value.is_object() || c.value.is_list()) {
@@ -402,7 +442,31 @@ private:
         done_out_.push_back(std::move(item));
     }
 
+    // The dashboard's lane of the calling arena thread: 0..nthreads-1 in order of first use
+    // (TBB's slot indices can exceed nthreads - 1: an arena keeps a slot for an external thread).
+    std::int32_t lane() {
+        thread_local const Worker* owner = nullptr;
+        thread_local std::int32_t index = 0;
+        if (owner != this) {
+            owner = this;
+            index = next_lane_.fetch_add(1);
+        }
+        return index;
+    }
+
     // ------------------------------------------------------------------ periodic work
+    // The heartbeat's figures for the scheduler's dashboard.
+    WorkerMetrics metrics() {
+        const dashboard::SystemSample sample = system_.sample(std::chrono::duration<double>(Clock::now().time_since_epoch()).count());
+        WorkerMetrics m;
+        m.memory_bytes = data_.memory_bytes();
+        m.spilled_bytes = data_.spilled_bytes();
+        m.rss_bytes = sample.process_rss;
+        m.cpu_percent = sample.process_cpu_percent;
+        m.n_executing = running_.load();
+        return m;
+    }
+
     void housekeeping() {
         while (!paused_.empty() && !data_.paused()) {
             const std::uint64_t tid = paused_.front();
@@ -412,7 +476,7 @@ private:
         const auto now = Clock::now();
         if (now - last_heartbeat_ > kHeartbeatInterval) {
             last_heartbeat_ = now;
-            send(sched_, {}, Outgoing(MsgType::Heartbeat));
+            send(sched_, {}, encode(metrics()));
         }
         if (now - last_from_scheduler_ > std::chrono::duration<double>(options_.scheduler_timeout)) {
             log(name_, "lost the scheduler; exiting");
@@ -441,6 +505,7 @@ private:
             if (inserted) {
                 socket.set(zmq::sockopt::linger, 0);
                 socket.set(zmq::sockopt::sndhwm, 0);
+                if (curve_) set_curve_client(socket, *curve_);
                 try {
                     socket.connect(address);
                 } catch (const zmq::error_t& e) {
@@ -483,6 +548,10 @@ private:
     zmq::socket_t sched_{context_, zmq::socket_type::dealer};
     zmq::socket_t peer_{context_, zmq::socket_type::router};
     std::map<std::string, zmq::socket_t> dealers_;
+    // After the sockets: destroyed before them.
+    std::optional<CurveKeys> curve_;
+    std::unique_ptr<CurveServer> curve_server_;
+    std::optional<HandshakeWatch> watch_;
     std::vector<std::string> closing_;
     std::string address_, name_;
     tbb::global_control parallelism_;
@@ -499,6 +568,8 @@ private:
     std::map<std::uint64_t, Request> requests_;
     std::uint64_t next_request_ = 1;
     std::vector<DoneItem> done_out_;
+    dashboard::SystemMonitor system_;
+    std::atomic<std::int32_t> next_lane_{0};
     Clock::time_point last_heartbeat_ = Clock::now(), last_from_scheduler_ = Clock::now();
     std::int64_t n_protocol_errors_ = 0;
     bool welcomed_ = false, stop_ = false;

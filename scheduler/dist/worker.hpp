@@ -18,10 +18,16 @@ struct WorkerOptions {
     std::string host = "127.0.0.1";
     /// Seconds without any message from the scheduler before giving up.
     double scheduler_timeout = 30;
+    /// A tessera-keygen directory (already resolved against TESSERA_CURVE_KEYS): CURVE on every
+    /// socket; empty = plain ZeroMQ.
+    std::string curve_key_dir;
+    /// Allow a non-loopback `host` without CURVE keys.
+    bool insecure_bind_all = false;
 };
 
-/// Serves until the scheduler says Shutdown (returns 0), refuses us or is lost (returns 1).
-/// Throws ProtocolError/IOError only for setup failures.
+/// Serves until the scheduler says Shutdown (returns 0), refuses us (also: fails our CURVE
+/// handshake) or is lost (returns 1). Throws ConfigError (unusable keys, a non-loopback host
+/// without keys or insecure_bind_all), ProtocolError/IOError only for setup failures.
 int run_worker(const WorkerOptions& options);
 
 }  // namespace tessera::dist

@@ -101,9 +101,9 @@ TEST_CASE("version handshake: a mismatched peer is refused with both versions" *
     for (const auto& [version, protocol, expected] :
          std::vector<std::tuple<std::string, std::uint32_t, std::string>>{
              {"9.9.9", dist::kProtocolVersion,
-              fmt::format("version mismatch: scheduler runs tessera {} (protocol 1), client runs tessera 9.9.9 (protocol 1)", ts::version())},
+              fmt::format("version mismatch: scheduler runs tessera {} (protocol 2), client runs tessera 9.9.9 (protocol 2)", ts::version())},
              {ts::version(), 7,
-              fmt::format("version mismatch: scheduler runs tessera {} (protocol 1), peer runs tessera {} (protocol 7)",
+              fmt::format("version mismatch: scheduler runs tessera {} (protocol 2), peer runs tessera {} (protocol 7)",
                           ts::version(), ts::version())}}) {
         zmq::socket_t s(context, zmq::socket_type::dealer);
         s.set(zmq::sockopt::linger, 0);
