@@ -7,8 +7,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <deque>
+#include <functional>
 #include <thread>
 #include <map>
 #include <memory>
@@ -16,15 +18,16 @@
 #include <optional>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 #include <tbb/global_control.h>
-#include <tbb/task_arena.h>
 
 #include "dashboard/system_stats.hpp"
 #include "scheduler/dist/data_store.hpp"
 #include "scheduler/dist/messages.hpp"
 #include "scheduler/dist/security.hpp"
+#include "scheduler/parallel_tasks.hpp"
 #include "scheduler/run_state.hpp"
 #include "tessera/version.hpp"
 
@@ -75,16 +78,68 @@ std::int64_t wall_ns() {
         .count();
 }
 
+// The worker's task threads: a queue and `n` threads that sleep while it is empty. (A TBB arena
+// kept its idle threads spinning in sched_yield after every task: on a machine shared with the
+// scheduler, the client and other workers that spinning took the cores the work needed.)
+class TaskThreads {
+public:
+    explicit TaskThreads(int n) {
+        for (int k = 0; k < n; ++k)
+            threads_.emplace_back([this] {
+                // Tasks here run next to the worker's other threads: no BLAS threads of their own.
+                const tessera::detail::ParallelTasksScope scope;
+                run();
+            });
+    }
+    ~TaskThreads() {
+        {
+            std::lock_guard lock(mutex_);
+            stop_ = true;
+        }
+        wake_.notify_all();
+        for (auto& t : threads_) t.join();
+    }
+    TaskThreads(const TaskThreads&) = delete;
+    TaskThreads& operator=(const TaskThreads&) = delete;
+
+    void enqueue(std::function<void()> job) {
+        {
+            std::lock_guard lock(mutex_);
+            jobs_.push_back(std::move(job));
+        }
+        wake_.notify_one();
+    }
+
+private:
+    void run() {
+        for (;;) {
+            std::function<void()> job;
+            {
+                std::unique_lock lock(mutex_);
+                wake_.wait(lock, [&] { return stop_ || !jobs_.empty(); });
+                if (jobs_.empty()) return;  // stopping and nothing left
+                job = std::move(jobs_.front());
+                jobs_.pop_front();
+            }
+            job();
+        }
+    }
+
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    std::deque<std::function<void()>> jobs_;
+    bool stop_ = false;
+    std::vector<std::thread> threads_;
+};
+
 class Worker {
 public:
     explicit Worker(const WorkerOptions& options)
         : options_(options),
           data_(MemoryLimits{.limit = options.memory_limit, .directory = options.local_directory}),
-          // Tasks are enqueued from the loop thread, which never joins the arena: TBB must have
-          // nthreads worker threads (its default is one less than the cores) and no slot may be
-          // reserved for a master thread.
+          // TBB inside a task (a kernel's own parallel loop) may use the task threads' count.
           parallelism_(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(options.nthreads) + 1),
-          arena_(options.nthreads, 0),
+          threads_(options.nthreads),
           event_fd_(::eventfd(0, EFD_NONBLOCK)) {
         if (event_fd_ < 0) throw IOError("cannot create an eventfd");
         if (!options.curve_key_dir.empty()) curve_ = read_curve_keys(options.curve_key_dir);
@@ -365,7 +420,7 @@ private:
         auto node = pending_.extract(tid);
         auto job = std::make_shared<Pending>(std::move(node.mapped()));
         running_.fetch_add(1);
-        arena_.enqueue([this, job] {
+        threads_.enqueue([this, job] {
             Completion done{job->item.tid, job->item.send_result, {}, nullptr};
             done.thread = lane();
             done.start_ns = wall_ns();
@@ -378,7 +433,7 @@ private:
                 std::vector<const Value*> inputs;
                 inputs.reserve(job->inputs.size());
                 for (const Value& v : job->inputs) inputs.push_back(&v);
-                const TaskContext ctx{task, inputs, tbb::this_task_arena::current_thread_index()};
+                const TaskContext ctx{task, inputs, done.thread};
                 done.value = op_fn(task.op)(ctx);
             } catch (...) {
                 done.error = std::current_exception();
@@ -442,8 +497,8 @@ private:
         done_out_.push_back(std::move(item));
     }
 
-    // The dashboard's lane of the calling arena thread: 0..nthreads-1 in order of first use
-    // (TBB's slot indices can exceed nthreads - 1: an arena keeps a slot for an external thread).
+    // The dashboard's lane (and TaskContext::thread) of the calling task thread: 0..nthreads-1
+    // in order of first use.
     std::int32_t lane() {
         thread_local const Worker* owner = nullptr;
         thread_local std::int32_t index = 0;
@@ -555,7 +610,7 @@ private:
     std::vector<std::string> closing_;
     std::string address_, name_;
     tbb::global_control parallelism_;
-    tbb::task_arena arena_;
+    TaskThreads threads_;
     int event_fd_;
     std::atomic<int> running_{0};
     std::mutex completions_mutex_;
