@@ -382,6 +382,25 @@ Shape default_store_chunks(const Array& array) {
     return out;
 }
 
+// The v3 transpose codec that stores chunks in F order.
+json f_order_transpose(std::int64_t ndim) {
+    std::vector<std::int64_t> order;
+    for (std::int64_t axis = ndim - 1; axis >= 0; --axis) order.push_back(axis);
+    return {{"name", "transpose"}, {"configuration", {{"order", order}}}};
+}
+
+// The shard shape of ZarrWriteOptions::shards, checked against the inner chunks.
+void check_shards(const Shape& shards, const Shape& chunks, const ZarrWriteOptions& o) {
+    if (o.zarr_format != 3) throw ValueError("shards need zarr_format 3, got {}", o.zarr_format);
+    if (shards.size() != chunks.size())
+        throw ChunkError("shards {} have {} dimensions but the array has {}", shape_str(shards), shards.size(),
+                         chunks.size());
+    for (std::size_t axis = 0; axis < shards.size(); ++axis)
+        if (shards[axis] < 1 || shards[axis] % chunks[axis] != 0)
+            throw ChunkError("shard shape {} is not a positive multiple of the chunk shape {} along axis {}",
+                             shape_str(shards), shape_str(chunks), axis);
+}
+
 io::ZarrArrayMetadata new_metadata(const Array& array, const std::string& path, const ZarrWriteOptions& o) {
     const std::int64_t ndim = array.ndim();
     Shape chunks = o.chunks.empty() ? default_store_chunks(array) : o.chunks;
@@ -390,8 +409,12 @@ io::ZarrArrayMetadata new_metadata(const Array& array, const std::string& path, 
     for (std::size_t axis = 0; axis < chunks.size(); ++axis)
         if (chunks[axis] < 1)
             throw ChunkError("Zarr chunks {} must be positive along axis {}", shape_str(chunks), axis);
-    auto meta = o.zarr_format == 3 ? io::ZarrArrayMetadata::v3(array.dtype(), array.shape(), chunks)
-                                   : io::ZarrArrayMetadata::v2(array.dtype(), array.shape(), chunks);
+    if (o.order != 'C' && o.order != 'F') throw ValueError("order must be 'C' or 'F', got '{}'", o.order);
+    const bool sharded = !o.shards.empty();
+    if (sharded) check_shards(o.shards, chunks, o);
+    const Shape& grid_chunks = sharded ? o.shards : chunks;
+    auto meta = o.zarr_format == 3 ? io::ZarrArrayMetadata::v3(array.dtype(), array.shape(), grid_chunks)
+                                   : io::ZarrArrayMetadata::v2(array.dtype(), array.shape(), grid_chunks);
     if (o.compressor == "none") {
         meta.compressor = nullptr;
         if (o.zarr_format == 3) meta.codecs = json::array({meta.codecs[0]});
@@ -408,6 +431,21 @@ io::ZarrArrayMetadata new_metadata(const Array& array, const std::string& path, 
             meta.codecs = json::array({meta.codecs[0], codec->v3_json()});
         else
             meta.compressor = codec->v2_json();
+    }
+    if (o.zarr_format == 3) {
+        // F order transposes every (inner) chunk before the bytes codec.
+        if (o.order == 'F' && ndim > 1) meta.codecs.insert(meta.codecs.begin(), f_order_transpose(ndim));
+        if (sharded)
+            meta.codecs = json::array(
+                {{{"name", "sharding_indexed"},
+                  {"configuration",
+                   {{"chunk_shape", chunks},
+                    {"codecs", meta.codecs},
+                    {"index_codecs", json::array({{{"name", "bytes"}, {"configuration", {{"endian", "little"}}}},
+                                                  {{"name", "crc32c"}}})},
+                    {"index_location", "end"}}}}});
+    } else {
+        meta.order = o.order;
     }
     if (o.fill_value) meta.fill_value = io::fill_bytes(array.dtype(), Scalar(*o.fill_value));
     if (o.separator != '.' && o.separator != '/')

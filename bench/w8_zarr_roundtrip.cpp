@@ -7,10 +7,12 @@
 //         = array chunks, mode "w"; timed incl. array creation; the store is removed before each run
 // read  = from_zarr(<dir>).mean(dtype=float64) -> ~0.5 ; the page cache is warm
 // seconds = write_seconds + read_seconds (best-of-N each); gen_seconds = cube.sum(dtype=float64)
-// alone (the generation + cast cost contained in write_seconds).
+// alone (the generation + cast cost contained in write_seconds). write_cpu_seconds /
+// read_cpu_seconds: the least CPU time (user + system, all threads) of a write / read run.
 // The store lives under $TMPDIR (or --tmpdir) and is removed at exit.
 
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include <filesystem>
 
@@ -32,6 +34,15 @@ std::int64_t dir_size(const std::string& path, std::int64_t* n_files) {
         ++*n_files;
     }
     return total;
+}
+
+// CPU seconds (user + system, all threads) used by the process so far: with the machine shared,
+// a phase's CPU time is a steadier measure than its wall time.
+double cpu_seconds() {
+    rusage u{};
+    ::getrusage(RUSAGE_SELF, &u);
+    auto sec = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) * 1e-6; };
+    return sec(u.ru_utime) + sec(u.ru_stime);
 }
 
 }  // namespace
@@ -67,11 +78,13 @@ int main(int argc, char** argv) {
         .mode = "w",
         .compressor = R"({"id": "blosc", "cname": "zstd", "clevel": 3, "shuffle": 1})",
         .compute_options = b.options()};
-    std::vector<double> w_times;
+    std::vector<double> w_times, w_cpu;
     for (int run = 0; run < b.repeat(); ++run) {
         std::error_code ec;
         fs::remove_all(path, ec);
+        const double cpu0 = cpu_seconds();
         w_times.push_back(ts::bench::timed([&] { return ts::to_zarr(cube, path, write_options); }).first);
+        w_cpu.push_back(cpu_seconds() - cpu0);
     }
     const double w_best = *std::min_element(w_times.begin(), w_times.end());
     std::int64_t n_files = 0;
@@ -83,7 +96,13 @@ int main(int argc, char** argv) {
         std::cerr << "unexpected store chunks or dtype\n";
         return 1;
     }
-    auto [r_best, r_times, r] = b.best_of([&] { return m.compute(b.options()).item<double>(); });
+    std::vector<double> r_cpu;
+    auto [r_best, r_times, r] = b.best_of([&] {
+        const double cpu0 = cpu_seconds();
+        const double mean = m.compute(b.options()).item<double>();
+        r_cpu.push_back(cpu_seconds() - cpu0);
+        return mean;
+    });
     auto [g_best, g_times, gsum] =
         b.best_of([&] { return cube.sum({}, {.dtype = ts::float64}).compute(b.options()).item<double>(); });
 
@@ -94,6 +113,8 @@ int main(int argc, char** argv) {
     b.set("read_seconds", r_best, 4);
     b.set_times("read_times", r_times, 4);
     b.set("gen_seconds", g_best, 4);
+    b.set("write_cpu_seconds", *std::min_element(w_cpu.begin(), w_cpu.end()), 4);
+    b.set("read_cpu_seconds", *std::min_element(r_cpu.begin(), r_cpu.end()), 4);
     b.set("read_build_seconds", rd_build, 6);
     b.set("result", r, 12);
     b.set("gen_sum", gsum, 6);

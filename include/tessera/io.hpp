@@ -68,10 +68,18 @@ struct ZarrWriteOptions {
     std::string compressor = "";
     /// 2 or 3.
     int zarr_format = 2;
-    /// Store chunk shape; empty = the array's chunks (ChunkError naming the axis when they are
-    /// irregular). Array chunks need not align: every store chunk is assembled from the array
-    /// blocks it overlaps, in its own write task.
+    /// Store chunk shape (with `shards`: the inner chunk shape); empty = the array's chunks
+    /// (ChunkError naming the axis when they are irregular). Array chunks need not align: every
+    /// store chunk (shard) is assembled from the array blocks it overlaps, in its own write task.
     Shape chunks = {};
+    /// v3 only: the shard shape, a multiple of `chunks` (the inner chunks) along every axis; empty
+    /// = no sharding. Each shard is one stored object written by one task (sharding_indexed codec:
+    /// inner chunks encoded as without sharding, an index of (offset, nbytes) pairs encoded with
+    /// bytes + crc32c at the end; inner chunks holding only the fill value are left out).
+    /// ValueError for v2, ChunkError naming the axis when a shard is not a multiple of `chunks`.
+    ///
+    ///     ts::to_zarr(a, "/data/s.zarr", {.zarr_format = 3, .chunks = {64, 64}, .shards = {512, 512}});
+    Shape shards = {};
     /// Dimension names (one per axis; ShapeError otherwise); empty = the array's dims().
     std::vector<std::string> dims = {};
     /// User attributes as JSON object text ("" = none; existing ones are kept in "a"/"r+").
@@ -80,6 +88,9 @@ struct ZarrWriteOptions {
     std::optional<double> fill_value = std::nullopt;
     /// v2 dimension separator ('.' or '/').
     char separator = '.';
+    /// Memory order of the stored chunks: 'C' or 'F' (v2 "order", v3 a transpose codec).
+    /// ValueError otherwise.
+    char order = 'C';
     /// Run now (true) or return the lazy store operation (false).
     bool compute = true;
     /// Used when compute is true.
@@ -96,6 +107,32 @@ struct ZarrWriteOptions {
 /// float64" (a, r+); ChunkError for misaligned regions or irregular chunks; ValueError for a bad
 /// mode or region.
 Array to_zarr(const Array& array, const std::string& path, const ZarrWriteOptions& options = {});
+
+/// Options of zarr_create_group.
+struct ZarrGroupOptions {
+    /// "w" (replace whatever is at the path), "w-" (create; fail when something exists), "a"
+    /// (keep an existing group, updating its attributes, or create one).
+    std::string mode = "w-";
+    /// 2 (.zgroup + .zattrs) or 3 (zarr.json with node_type "group").
+    int zarr_format = 2;
+    /// User attributes as JSON object text ("" = none; merged into existing ones in "a").
+    std::string attrs = "";
+};
+
+/// Creates a Zarr group at `path` (parent directories too) and writes its metadata now, as
+/// zarr.open_group(mode=...) does; arrays are then added with to_zarr(array, path + "/name").
+/// IOError "<path>: an array or group already exists there" (w-), ValueError for a bad mode,
+/// format or attrs.
+///
+///     ts::zarr_create_group("/data/ds.zarr", {.mode = "w", .attrs = R"({"title": "run 1"})"});
+///     ts::to_zarr(t2m, "/data/ds.zarr/t2m", {.dims = {"time", "lat", "lon"}});
+///     ts::zarr_consolidate_metadata("/data/ds.zarr");   // xr.open_zarr reads one file
+void zarr_create_group(const std::string& path, const ZarrGroupOptions& options = {});
+
+/// Gathers every .zgroup, .zarray and .zattrs below the v2 group at `path` into its .zmetadata,
+/// like zarr.consolidate_metadata (call it again after adding members). IOError "<path>: no
+/// .zgroup (consolidated metadata is for v2 groups)" or for unreadable members.
+void zarr_consolidate_metadata(const std::string& path);
 
 // ------------------------------------------------------------------------------ .npy
 

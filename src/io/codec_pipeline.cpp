@@ -191,6 +191,12 @@ Bytes CodecPipeline::encode(const NDArray& chunk) const {
     Bytes data;
     if (sharding_) {
         data = sharding_->encode(a);
+    } else if (!big_endian_ && !bytes_codecs_.empty() && a.is_contiguous()) {
+        // The first compressor reads the chunk's memory directly (no C-order copy).
+        const auto* raw = static_cast<const std::byte*>(a.raw_data());
+        data = bytes_codecs_[0]->encode(std::span(raw, static_cast<std::size_t>(a.nbytes())));
+        for (std::size_t k = 1; k < bytes_codecs_.size(); ++k) data = bytes_codecs_[k]->encode(data);
+        return data;
     } else {
         data = to_c_bytes(a);
         if (big_endian_)

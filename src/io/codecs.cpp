@@ -10,9 +10,11 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <climits>
 #include <cstring>
 #include <limits>
+#include <thread>
 
 #include "tessera/error.hpp"
 
@@ -80,6 +82,28 @@ void check_range(const std::string& codec, const char* key, std::int64_t v, std:
 
 // ---- blosc ----------------------------------------------------------------------------------
 
+// Blosc's own threads for one decompression: the cores that no other decompression in this
+// process is using (1 for small buffers). Many chunks in flight keep one thread each; a lone
+// chunk (the sync scheduler, the tail of a computation) uses the idle cores. Decompressed bytes
+// do not depend on the thread count. Compression stays single-threaded: with several threads
+// blosc stores the blocks in completion order, so the same chunk would give different files.
+class DecodeThreads {
+public:
+    explicit DecodeThreads(std::size_t nbytes) {
+        static const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+        const int active = active_.fetch_add(1, std::memory_order_relaxed) + 1;
+        threads_ = nbytes < (std::size_t{4} << 20) ? 1 : std::max(1, cores / active);
+    }
+    ~DecodeThreads() { active_.fetch_sub(1, std::memory_order_relaxed); }
+    DecodeThreads(const DecodeThreads&) = delete;
+    DecodeThreads& operator=(const DecodeThreads&) = delete;
+    int threads() const { return threads_; }
+
+private:
+    static inline std::atomic<int> active_{0};
+    int threads_ = 1;
+};
+
 class BloscCodec final : public BytesCodec {
 public:
     BloscCodec(std::string cname, int clevel, int shuffle, std::int64_t typesize, int blocksize)
@@ -108,7 +132,8 @@ public:
         if (expected >= 0 && static_cast<std::int64_t>(nbytes) != expected)
             throw_size_mismatch(expected, static_cast<std::int64_t>(nbytes));
         Bytes out(nbytes);
-        const int n = blosc_decompress_ctx(in.data(), out.data(), out.size(), 1);
+        const DecodeThreads threads(nbytes);
+        const int n = blosc_decompress_ctx(in.data(), out.data(), out.size(), threads.threads());
         if (n < 0 || static_cast<std::size_t>(n) != nbytes)
             throw IOError("blosc: corrupt or truncated data ({} bytes)", in.size());
         return out;

@@ -20,22 +20,23 @@
 
 #include <nlohmann/json.hpp>
 
+#include "src/io/buffer_pool.hpp"
+
 namespace tessera::io {
 
 using json = nlohmann::json;
 
 /// Allocator for byte buffers: 64-byte aligned (like tessera::Buffer, so decoded chunks can be
-/// wrapped without a copy) and default-initializing (resize() does not zero the bytes).
+/// wrapped without a copy), default-initializing (resize() does not zero the bytes), and
+/// recycling chunk-sized blocks (buffer_pool.hpp).
 template <class T>
 struct ChunkAllocator {
     using value_type = T;
     ChunkAllocator() = default;
     template <class U>
     ChunkAllocator(const ChunkAllocator<U>&) noexcept {}
-    T* allocate(std::size_t n) {
-        return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t{64}));
-    }
-    void deallocate(T* p, std::size_t) noexcept { ::operator delete(p, std::align_val_t{64}); }
+    T* allocate(std::size_t n) { return static_cast<T*>(allocate_chunk_bytes(n * sizeof(T))); }
+    void deallocate(T* p, std::size_t n) noexcept { free_chunk_bytes(p, n * sizeof(T)); }
     template <class U>
     void construct(U* p) noexcept {
         ::new (static_cast<void*>(p)) U;

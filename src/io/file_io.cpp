@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -116,9 +117,14 @@ std::optional<Bytes> read_file(const std::string& path) {
     }
     Bytes out(static_cast<std::size_t>(st.st_size));
     std::size_t done = 0;
+    std::array<std::byte, 4096> probe;
     while (true) {
-        if (done == out.size()) out.resize(out.size() + 4096);  // the file may have grown
-        const ssize_t n = ::read(fd, out.data() + done, out.size() - done);
+        // The file may have grown since fstat: probe into a small buffer rather than growing
+        // (and copying) `out` every time it is exactly full.
+        const bool full = done == out.size();
+        std::byte* dst = full ? probe.data() : out.data() + done;
+        const std::size_t room = full ? probe.size() : out.size() - done;
+        const ssize_t n = ::read(fd, dst, room);
         if (n < 0) {
             if (errno == EINTR) continue;
             const int err = errno;
@@ -126,6 +132,7 @@ std::optional<Bytes> read_file(const std::string& path) {
             throw IOError("cannot read {}: {}", path, errno_text(err));
         }
         if (n == 0) break;
+        if (full) out.insert(out.end(), probe.begin(), probe.begin() + n);
         done += static_cast<std::size_t>(n);
     }
     ::close(fd);

@@ -8,7 +8,7 @@ MODE  python_to_tessera  zarr-python writes v2 arrays (every dtype, both byte or
                          chunks, a group tree with consolidated metadata); Tessera's from_zarr
                          reads them (TOOL read) and the values must match bit for bit
       tessera_to_python  Tessera's to_zarr writes (TOOL write); zarr-python reads every v2 array
-                         bit for bit; the v3 array (zarr 2.13 cannot read v3) is read back by
+                         (C and F order) bit for bit; the v3 arrays (sharded too) (zarr 2.13 cannot read v3) is read back by
                          Tessera itself
       xarray_to_tessera  xarray.Dataset.to_zarr writes a dataset; Tessera reads its variables
                          with their dimension names and attributes
@@ -186,6 +186,8 @@ def tessera_to_python(tool, work):
             continue
         if native_bytes(z[...]) != expected:
             fail(f"{c['name']} ({c['note']}): values differ")
+        if z.order != c["order"]:
+            fail(f"{c['name']} ({c['note']}): order {z.order} != {c['order']}")
         attrs = z.attrs.asdict()
         dims = attrs.pop("_ARRAY_DIMENSIONS", [])
         if dims != c["dims"] or attrs != c["attrs"]:
@@ -199,6 +201,8 @@ def tessera_to_python(tool, work):
                 z.compressor.decode(raw)
     if not v3:
         fail("no v3 case")
+    if sum(c["order"] == "F" and c["format"] == 2 for c in manifest["cases"]) < 20:
+        fail("too few F-order cases")
     # Zarr v3: Tessera's own round trip (zarr 2.13 has no v3 support).
     rt = os.path.join(work, "v3check")
     os.makedirs(rt, exist_ok=True)
@@ -239,6 +243,22 @@ def xarray_to_tessera(tool, work):
 def tessera_to_xarray(tool, work):
     import xarray as xr
     run_tool(tool, "write", work)
+    # The group documents are what zarr-python writes: .zgroup of open_group, and .zmetadata
+    # equal to zarr.consolidate_metadata's on a copy of the store.
+    ds_path = os.path.join(work, "dataset.zarr")
+    ref_group = os.path.join(work, "ref_group.zarr")
+    zarr.open_group(ref_group, mode="w")
+    if json.load(open(os.path.join(ds_path, ".zgroup"))) != json.load(open(os.path.join(ref_group, ".zgroup"))):
+        fail("dataset .zgroup differs from zarr.open_group's")
+    copy = os.path.join(work, "dataset_copy.zarr")
+    shutil.copytree(ds_path, copy)
+    zarr.consolidate_metadata(copy)
+    ours = json.load(open(os.path.join(ds_path, ".zmetadata")))
+    theirs = json.load(open(os.path.join(copy, ".zmetadata")))
+    if ours != theirs:
+        fail(f"dataset .zmetadata differs from zarr.consolidate_metadata's: {sorted(ours['metadata'])} vs {sorted(theirs['metadata'])}")
+    if zarr.open_group(ds_path, mode="r").attrs.asdict() != {"title": "tessera"}:
+        fail("group attrs differ")
     t2m = open(os.path.join(work, "dataset_t2m.bin"), "rb").read()
     x = open(os.path.join(work, "dataset_x.bin"), "rb").read()
     for consolidated in (True, False):

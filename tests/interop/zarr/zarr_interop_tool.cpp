@@ -18,7 +18,7 @@
 #include <sstream>
 
 #include "src/dispatch.hpp"
-#include "src/io/zarr_group.hpp"
+#include "src/io/zarr_metadata.hpp"
 #include "tessera/array_shape.hpp"
 #include "tessera/io.hpp"
 
@@ -75,6 +75,7 @@ int write_cases(const std::string& dir) {
         write_bin(fmt::format("{}/{}.bin", dir, name), data);
         cases.push_back({{"name", name}, {"path", path}, {"dtype", std::string(data.dtype().name())}, {"shape", data.shape()},
                          {"format", options.zarr_format}, {"dims", options.dims}, {"note", note},
+                         {"order", std::string(1, options.order)},
                          {"attrs", json::parse(options.attrs.empty() ? "{}" : options.attrs)}});
     };
     int n = 0;
@@ -88,6 +89,16 @@ int write_cases(const std::string& dir) {
             add(fmt::format("w{}", n++), values(dtype, {13, 7}), ts::Shape{4, 3},
                 {.compressor = compressor, .chunks = {5, 3}, .separator = sep},
                 fmt::format("{} {} sep {}", std::string(dtype.name()), compressor, sep));
+        }
+    }
+    // F order: every dtype, 1-3 dimensions, ragged chunks, several compressors.
+    for (ts::DType dtype : {ts::bool_, ts::int8, ts::uint16, ts::int32, ts::uint64, ts::float32, ts::float64,
+                            ts::complex64, ts::complex128}) {
+        for (const ts::Shape& shape : {ts::Shape{13, 7}, ts::Shape{5, 4, 6}, ts::Shape{9}}) {
+            const char* compressor = n % 3 == 0 ? "none" : n % 3 == 1 ? "zstd" : "";
+            add(fmt::format("w{}", n++), values(dtype, shape), ts::Shape(shape.size(), 3),
+                {.compressor = compressor, .chunks = ts::Shape(shape.size(), 4), .order = 'F'},
+                fmt::format("F order {} {}", std::string(dtype.name()), ts::shape_str(shape)));
         }
     }
     add("nanfill", values(ts::float32, {9, 4}), ts::Shape{3, 4}, {.fill_value = std::nan("")}, "fill NaN");
@@ -108,19 +119,21 @@ int write_cases(const std::string& dir) {
     // A dataset for xarray: a group with two named variables sharing a dimension, consolidated.
     {
         const std::string ds = fmt::format("{}/dataset.zarr", dir);
-        auto group = ts::io::ZarrGroup::create(ds, 2, "w");
-        group.set_attributes(json{{"title", "tessera"}});
-        group.flush_metadata();
+        ts::zarr_create_group(ds, {.mode = "w", .attrs = R"({"title": "tessera"})"});
         ts::to_zarr(ts::from_array(values(ts::float32, {5, 6}), ts::Shape{2, 3}), fmt::format("{}/t2m", ds),
                     {.mode = "w", .dims = {"time", "x"}, .attrs = R"({"units": "K"})"});
         ts::to_zarr(ts::from_array(values(ts::int64, {6}), 4), fmt::format("{}/x", ds), {.mode = "w", .dims = {"x"}});
-        ts::io::consolidate_metadata(ds);
+        ts::zarr_consolidate_metadata(ds);
         write_bin(fmt::format("{}/dataset_t2m.bin", dir), values(ts::float32, {5, 6}));
         write_bin(fmt::format("{}/dataset_x.bin", dir), values(ts::int64, {6}));
     }
     for (int format : {3}) {
         // v3 is written for Tessera's own round trip only (zarr-python 2.13 cannot read it).
         add("v3", values(ts::float64, {7, 5}), ts::Shape{3, 2}, {.zarr_format = format, .dims = {"a", "b"}}, "v3");
+        add("v3_sharded", values(ts::int32, {11, 9}), ts::Shape{4, 4},
+            {.zarr_format = format, .chunks = {2, 3}, .shards = {6, 6}, .dims = {"a", "b"}}, "v3 sharded");
+        add("v3_sharded_f", values(ts::float32, {5, 4, 7}), ts::Shape{2, 2, 7},
+            {.zarr_format = format, .chunks = {2, 2, 3}, .shards = {4, 4, 6}, .order = 'F'}, "v3 sharded F");
     }
     write_text(fmt::format("{}/manifest.json", dir), json{{"cases", cases}}.dump(1));
     return 0;
