@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
     for (int k = 1; k + 1 < argc; ++k) stored = stored || (std::string(argv[k]) == "--input" && std::string(argv[k + 1]) == "stored");
     ts::bench::Bench b(argc, argv, stored ? "w2_elementwise_chain_stored" : "w2_elementwise_chain", {{"input", "generated"}});
     auto x = ts::random::random({kSide, kSide}, {.chunks = {kChunk, kChunk}, .seed = 0});
-    if (stored) x = x.persist(b.options());
+    if (stored) x = b.persist(x);
     auto [build_s, s] = ts::bench::timed([&] {
         auto y = ((x + 1) * 2 - ts::sqrt(x)) / (x + 0.5);
         return y.sum();

@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
     for (int k = 1; k + 1 < argc; ++k) stored = stored || (std::string(argv[k]) == "--input" && std::string(argv[k + 1]) == "stored");
     ts::bench::Bench b(argc, argv, stored ? "w4_transpose_sum_stored" : "w4_transpose_sum", {{"input", "generated"}});
     auto x = ts::random::random({kSide, kSide}, {.chunks = {kChunk, kChunk}, .seed = 0});
-    if (stored) x = x.persist(b.options());
+    if (stored) x = b.persist(x);
     auto [build_s, s] = ts::bench::timed([&] { return (x + ts::transpose(x)).sum(); });
     b.set("build_seconds", build_s, 6);
     b.set_int("n_tasks", s.graph(false).size());

@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
     for (int k = 1; k + 1 < argc; ++k) stored = stored || (std::string(argv[k]) == "--input" && std::string(argv[k + 1]) == "stored");
     ts::bench::Bench b(argc, argv, stored ? "w6_rechunk_stored" : "w6_rechunk", {{"input", "generated"}});
     auto x = ts::random::random({kRows, kCols}, {.chunks = {kRows, 256}, .seed = 0});
-    if (stored) x = x.persist(b.options());
+    if (stored) x = b.persist(x);
     auto [build_s, s] = ts::bench::timed([&] { return ts::rechunk(x, {256, kCols}).sum(); });
     b.set("build_seconds", build_s, 6);
     b.set_int("n_tasks", s.graph(false).size());

@@ -5,6 +5,9 @@
 //   -> 100_000 inc + 14_289 add_all = 114_289 tasks; result = 5_000_050_000.
 // --variant delayed (default): built from ts::delayed calls (impure, like dask.delayed(pure=False)).
 // --variant flat: the same tasks in one hand-built Graph with registered operations.
+// --scheduler distributed: flat only (delayed callables are C++ payloads that cannot cross
+//   processes, docs/distributed.md); the workers are this executable, so they know w7.inc and
+//   w7.add_all. The phases run through the same client.
 // --variant array: not available yet.
 // seconds = wall time of the compute (graph collection, cull, index, order, run, gather);
 // per_task_us = 1e6 * seconds / n_tasks_optimized. After the timed runs one more run is split
@@ -63,14 +66,16 @@ ts::Value flat_add_all(const ts::TaskContext& ctx) {
     return ts::Value::from(total);
 }
 
+// Registered at static initialization so that the worker processes (this executable) know them.
+const ts::OpId kOpInc = ts::register_op("w7.inc", flat_inc);
+const ts::OpId kOpAdd = ts::register_op("w7.add_all", flat_add_all);
+
 struct Flat {
     ts::Graph graph;
     ts::Key root;
 };
 
 Flat build_flat(std::int64_t n) {
-    const ts::OpId op_inc = ts::register_op("w7.inc", flat_inc);
-    const ts::OpId op_add = ts::register_op("w7.add_all", flat_add_all);
     Flat flat;
     flat.graph.reserve(n + n / (kSplit - 1) + 16);
     std::vector<ts::Key> level;
@@ -78,7 +83,7 @@ Flat build_flat(std::int64_t n) {
     for (std::int64_t i = 0; i < n; ++i) {
         ts::Task task;
         task.key = ts::Key("inc", {i});
-        task.op = op_inc;
+        task.op = kOpInc;
         task.params.assign(reinterpret_cast<const char*>(&i), sizeof i);
         level.push_back(task.key);
         flat.graph.add(std::move(task));
@@ -90,7 +95,7 @@ Flat build_flat(std::int64_t n) {
         for (std::size_t j = 0; j < level.size(); j += kSplit) {
             ts::Task task;
             task.key = ts::Key("sum", {depth, static_cast<std::int64_t>(j / kSplit)});
-            task.op = op_add;
+            task.op = kOpAdd;
             const auto end = std::min(level.size(), j + kSplit);
             task.deps.assign(level.begin() + static_cast<std::ptrdiff_t>(j),
                              level.begin() + static_cast<std::ptrdiff_t>(end));
@@ -113,7 +118,7 @@ template <class Collect>
 Phases measure_phases(const ts::bench::Bench& b, Collect&& collect, const ts::Key& root, std::int64_t expected) {
     const double inf = std::numeric_limits<double>::infinity();
     Phases best{inf, inf, inf, inf};
-    auto scheduler = b.scheduler() == "sync" ? ts::make_sync_scheduler() : ts::make_thread_scheduler(b.n_threads());
+    const std::shared_ptr<ts::Scheduler> scheduler = b.make_scheduler();
     const std::vector<ts::Key> outputs{root};
     for (int k = 0; k < b.repeat(); ++k) {
         auto [graph_s, graph] = ts::bench::timed([&]() -> ts::Graph { return collect(); });
@@ -138,11 +143,17 @@ Phases measure_phases(const ts::bench::Bench& b, Collect&& collect, const ts::Ke
 }  // namespace
 
 int main(int argc, char** argv) {
-    ts::bench::Bench b(argc, argv, "w7_task_overhead", {{"variant", "delayed"}, {"n", "100000"}});
+    ts::bench::Bench b(argc, argv, "w7_task_overhead", {{"variant", "delayed"}, {"n", "100000"}},
+                       {.workers_run_this_program = true});
     const std::string variant = b.arg("variant");
     if (variant != "delayed" && variant != "flat") {
         std::cerr << (variant == "array" ? "w7_task_overhead: --variant array is not available yet\n"
                                          : "w7_task_overhead: --variant must be delayed, flat or array\n");
+        return 2;
+    }
+    if (variant == "delayed" && b.client()) {
+        std::cerr << "w7_task_overhead: --variant delayed cannot run with --scheduler distributed (its tasks "
+                     "carry C++ callables); use --variant flat\n";
         return 2;
     }
     if (variant != "delayed") b.set_string("workload", "w7_task_overhead_" + variant);
