@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "array/elementwise.hpp"
+#include "array/reduction_share.hpp"
 #include "tessera/error.hpp"
 
 namespace tessera::detail {
@@ -151,6 +152,8 @@ std::vector<Key> lower_arrays(std::span<const NodePtr> outputs, Graph& graph, bo
     LowerContext ctx(graph);
     ctx.fuse = fuse;
     count_consumers(outputs, ctx);
+    // Reductions of one input lowered together share their chunk stage (one pass over it).
+    const ReductionSharing sharing(outputs, ctx);
     lower_deep_expressions(outputs, ctx);
     std::vector<Key> keys;
     for (const auto& out : outputs) {

@@ -5,13 +5,16 @@
 //   combine   merges up to split_every partials along every reduced axis per level
 //             ("<op>_combine-<token>", {level, group index...});
 //   aggregate merges the rest and converts to the result ("<op>-<token>", output block).
-// Kernels and the partials' layout: array/reduction_kernels.hpp.
+// Reductions of one input lowered together may share the chunk and combine stages
+// (array/reduction_share.hpp). Kernels and the partials' layout: array/reduction_kernels.hpp.
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "array/fused.hpp"
 #include "array/node.hpp"
 #include "array/reduction_kernels.hpp"
+#include "array/reduction_share.hpp"
 #include "array/tree_reduce.hpp"
 #include "tessera/array.hpp"
 #include "tessera/config.hpp"
@@ -39,8 +42,25 @@ Value combine_op(const TaskContext& ctx) {
     return Value(merge_partials(p, ctx.inputs));
 }
 
+/// A member's own partials out of shared ones (no data is copied).
+Value member_slice(const Value& shared, std::int64_t offset, std::int64_t n) {
+    const ValueList& list = shared.list();
+    if (offset < 0 || offset + n > static_cast<std::int64_t>(list.size()))
+        throw ProtocolError("malformed shared reduction partial: {} arrays, this reduction's are [{}, {})", list.size(),
+                            offset, offset + n);
+    return Value(ValueList(list.begin() + offset, list.begin() + offset + n));
+}
+
 Value aggregate_op(const TaskContext& ctx) {
     ReduceParams p = decode_params(ctx.task.params);
+    if (p.part_offset >= 0 && !ctx.inputs.empty()) {
+        std::vector<Value> mine;
+        std::vector<const Value*> parts;
+        mine.reserve(ctx.inputs.size());
+        for (const Value* v : ctx.inputs) mine.push_back(member_slice(*v, p.part_offset, partial_count(p.kind)));
+        for (const Value& v : mine) parts.push_back(&v);
+        return Value(finalize_partials(p, merge_partials(p, parts)));
+    }
     ValueList merged = ctx.inputs.empty() ? identity_partials(p) : merge_partials(p, ctx.inputs);
     return Value(finalize_partials(p, merged));
 }
@@ -71,6 +91,9 @@ public:
           params_(std::move(params)),
           split_every_(split_every) {}
 
+    const ReduceParams& params() const { return params_; }
+    std::int64_t split_every() const { return split_every_; }
+
 protected:
     void lower_tasks(LowerContext& ctx) const override;
 
@@ -79,39 +102,36 @@ private:
     std::int64_t split_every_;
 };
 
-void ReduceNode::lower_tasks(LowerContext& ctx) const {
-    const ArrayNode& in = *inputs()[0];
+/// The chunk and combine tasks of a tree over `in` (one reduction's, or a shared tree's).
+void lower_partials(LowerContext& ctx, const ArrayNode& in, const ReduceParams& chunk_params, bool fused,
+                    std::int64_t split_every, const std::string& chunk_name, const std::string& combine_name,
+                    std::int64_t n_partials) {
     const ReduceOps& ops = reduce_ops();
-    const bool fused = ctx.fusable(in);
     if (!fused) in.lower(ctx);
-
-    const std::string token = name().substr(op().size() + 1);
-    const std::string chunk_name = op() + "_chunk-" + token;
-    const std::string combine_name = op() + "_combine-" + token;
     const std::int64_t ndim = in.ndim();
     std::vector<bool> reduced(static_cast<std::size_t>(ndim), false);
-    for (auto axis : params_.axes) reduced[static_cast<std::size_t>(axis)] = true;
+    for (auto axis : chunk_params.axes) reduced[static_cast<std::size_t>(axis)] = true;
     const Chunks& in_chunks = in.chunks();
     const Shape grid = in_chunks.numblocks();
 
-    // Partials are at most a few 8-byte arrays shaped like the output block.
+    // Partials are a few 8-byte arrays shaped like the output block.
     auto partial_bytes = [&](std::span<const std::int64_t> block) {
         std::int64_t n = 1;
         for (std::int64_t axis = 0; axis < ndim; ++axis)
             if (!reduced[static_cast<std::size_t>(axis)])
                 n *= std::max<std::int64_t>(in_chunks.sizes(axis)[static_cast<std::size_t>(block[axis])], 0);
-        return 24 * n;
+        return 8 * n_partials * n;
     };
 
     // (1) chunk tasks.
-    ReduceParams chunk_params = params_;
-    chunk_params.partial_shape.clear();
     const std::string chunk_bytes = encode_params(chunk_params);
+    std::optional<FusedKernelBuilder> kernels;  // one expression walk per block shape
+    if (fused) kernels.emplace(in, ctx);
     for_each_block(grid, [&](std::span<const std::int64_t> block) {
         Task task;
         task.key = Key(chunk_name, std::vector<std::int64_t>(block.begin(), block.end()));
         if (fused) {
-            FusedKernel kernel = build_fused_kernel(in, block, ctx);
+            FusedKernel kernel = kernels->build(block);
             ReduceParams p = chunk_params;
             p.program = std::move(kernel.program);
             task.op = ops.fused;
@@ -126,8 +146,8 @@ void ReduceNode::lower_tasks(LowerContext& ctx) const {
         ctx.graph.add(std::move(task));
     });
 
-    // (2) combine levels and (3) one aggregate task per output block (array/tree_reduce.hpp).
-    const ReductionTree tree(grid, reduced, split_every_, chunk_name, combine_name);
+    // (2) combine levels (array/tree_reduce.hpp).
+    const ReductionTree tree(grid, reduced, split_every, chunk_name, combine_name);
     tree.for_each_combine([&](Key key, ReductionTree::Group group) {
         Task task;
         task.nbytes_hint = partial_bytes(group.lo);
@@ -137,8 +157,40 @@ void ReduceNode::lower_tasks(LowerContext& ctx) const {
         task.deps = std::move(group.keys);
         ctx.graph.add(std::move(task));
     });
+}
+
+void ReduceNode::lower_tasks(LowerContext& ctx) const {
+    const ArrayNode& in = *inputs()[0];
+    const std::int64_t ndim = in.ndim();
+    std::vector<bool> reduced(static_cast<std::size_t>(ndim), false);
+    for (auto axis : params_.axes) reduced[static_cast<std::size_t>(axis)] = true;
+    const Chunks& in_chunks = in.chunks();
+
+    ReduceParams own = params_;
+    own.partial_shape.clear();
+    std::string chunk_name, combine_name;
+    std::int64_t part_offset = -1;
+    if (const SharedTree* shared = find_shared_tree(ctx, *this, part_offset)) {
+        // (1, 2) the chunk and combine tasks shared with other reductions of `in`, once.
+        chunk_name = shared->chunk_name;
+        combine_name = shared->combine_name;
+        if (ctx.lowered.insert(shared->name).second)
+            lower_partials(ctx, in, shared->params, shared->fused, split_every_, chunk_name, combine_name,
+                           shared->n_partials);
+    } else {
+        // (1, 2) this reduction's own chunk and combine tasks.
+        const std::string token = name().substr(op().size() + 1);
+        chunk_name = op() + "_chunk-" + token;
+        combine_name = op() + "_combine-" + token;
+        lower_partials(ctx, in, own, ctx.fusable(in), split_every_, chunk_name, combine_name,
+                       partial_count(params_.kind));
+    }
+
+    // (3) one aggregate task per output block.
+    const ReductionTree tree(in_chunks.numblocks(), reduced, split_every_, chunk_name, combine_name);
     tree.for_each_aggregate([&](std::span<const std::int64_t> idx, ReductionTree::Group group) {
-        ReduceParams p = chunk_params;
+        ReduceParams p = own;
+        p.part_offset = group.keys.empty() ? -1 : part_offset;
         std::vector<std::int64_t> out_index;
         for (std::int64_t axis = 0; axis < ndim; ++axis) {
             auto a = static_cast<std::size_t>(axis);
@@ -147,7 +199,7 @@ void ReduceNode::lower_tasks(LowerContext& ctx) const {
         }
         Task task;
         task.key = Key(name(), std::move(out_index));
-        task.op = ops.aggregate;
+        task.op = reduce_ops().aggregate;
         task.params = encode_params(p);
         task.deps = std::move(group.keys);
         task.nbytes_hint = shape_size(p.partial_shape) * dtype().itemsize();
@@ -258,6 +310,13 @@ Array reduce(ReduceKind kind, const Array& a, const Axes& axis, const ReduceOpti
 }
 
 }  // namespace
+
+std::optional<ShareableReduction> shareable_reduction(const ArrayNode& node) {
+    const auto* r = dynamic_cast<const ReduceNode*>(&node);
+    if (r == nullptr) return std::nullopt;
+    return ShareableReduction{r->inputs()[0].get(), &r->params(), r->split_every()};
+}
+
 }  // namespace detail
 
 using detail::ReduceKind;

@@ -2,8 +2,10 @@
 // for variances) and the final conversion. The chunk stage is in array/reduction_chunk.cpp.
 #include "array/reduction_kernels.hpp"
 
+#include <bit>
 #include <cmath>
 #include <complex>
+#include <cstring>
 #include <limits>
 #include <sstream>
 #include <type_traits>
@@ -48,16 +50,47 @@ void check_same_shape(const NDArray& a, const NDArray& b) {
 }
 
 template <class T, class F>
-void zip_into(NDArray& acc, const NDArray& other, F&& f) {
+void zip_into(NDArray& acc, const NDArray& other, std::int64_t i0, std::int64_t i1, F&& f) {
     check_same_shape(acc, other);
     NDArray b = other.contiguous();
     T* a = acc.data<T>();
     const T* y = b.data<T>();
-    for (std::int64_t i = 0, n = acc.size(); i < n; ++i) a[i] = f(a[i], y[i]);
+    for (std::int64_t i = i0; i < i1; ++i) a[i] = f(a[i], y[i]);
 }
 
-/// Merges `b` into `a` (both lists of this kind's partials; `a` owns its buffers).
-void merge_into(const ReduceParams& p, ValueList& a, const ValueList& b) {
+/// a where keep_a is all ones, b where take_b is, else ab (the masks exclude each other). Bit
+/// operations on values computed unconditionally: with a select of FP results, GCC sinks the
+/// (possibly trapping) arithmetic into a branch and the loop no longer vectorizes.
+inline double select3(std::uint64_t keep_a, std::uint64_t take_b, double a, double b, double ab) {
+    const std::uint64_t both = ~(keep_a | take_b);
+    const std::uint64_t bits = (std::bit_cast<std::uint64_t>(a) & keep_a) | (std::bit_cast<std::uint64_t>(b) & take_b) |
+                               (std::bit_cast<std::uint64_t>(ab) & both);
+    return std::bit_cast<double>(bits);
+}
+
+/// Chan, Golub & LeVeque's pairwise update of (count, sum, M2) over [i0, i1): a's state takes
+/// b's; an empty side keeps the other's M2. Branch-free and unaliased, so the loop vectorizes.
+template <class M>
+void chan_merge(std::int64_t* __restrict na, M* __restrict sa, double* __restrict qa, const std::int64_t* __restrict nb,
+                const M* __restrict sb, const double* __restrict qb, std::int64_t i0, std::int64_t i1) {
+    for (std::int64_t i = i0; i < i1; ++i) {
+        const std::int64_t count_a = na[i], count_b = nb[i];
+        const M sum_a = sa[i], sum_b = sb[i];
+        const double m2_a = qa[i], m2_b = qb[i];
+        const double fa = static_cast<double>(count_a), fb = static_cast<double>(count_b);
+        const M delta = sum_b / fb - sum_a / fa;
+        const double m2_ab = m2_a + (m2_b + abs2(delta) * (fa * fb / static_cast<double>(count_a + count_b)));
+        const std::uint64_t keep_a = std::uint64_t{0} - static_cast<std::uint64_t>(count_b == 0);
+        const std::uint64_t take_b = std::uint64_t{0} - static_cast<std::uint64_t>(count_a == 0 && count_b != 0);
+        qa[i] = select3(keep_a, take_b, m2_a, m2_b, m2_ab);
+        sa[i] = acc_add(sum_a, sum_b);  // exactly as a mean's sum merges
+        na[i] = count_a + count_b;
+    }
+}
+
+/// Merges elements [i0, i1) of `b` into `a` (both lists of this kind's partials; `a` owns its
+/// buffers).
+void merge_into(const ReduceParams& p, ValueList& a, const ValueList& b, std::int64_t i0, std::int64_t i1) {
     switch (p.kind) {
         case ReduceKind::Sum:
         case ReduceKind::NanSum:
@@ -71,8 +104,10 @@ void merge_into(const ReduceParams& p, ValueList& a, const ValueList& b) {
                 using A = typename decltype(tag)::type;
                 A* x = acc.data<A>();
                 const A* v = yc.data<A>();
-                for (std::int64_t i = 0, n = acc.size(); i < n; ++i)
-                    x[i] = mul ? acc_mul(x[i], v[i]) : acc_add(x[i], v[i]);
+                if (mul)
+                    for (std::int64_t i = i0; i < i1; ++i) x[i] = acc_mul(x[i], v[i]);
+                else
+                    for (std::int64_t i = i0; i < i1; ++i) x[i] = acc_add(x[i], v[i]);
             });
             return;
         }
@@ -85,12 +120,12 @@ void merge_into(const ReduceParams& p, ValueList& a, const ValueList& b) {
             NDArray cb = count_b.contiguous(), sb = sum_b.contiguous();
             std::int64_t* c = count.data<std::int64_t>();
             const std::int64_t* d = cb.data<std::int64_t>();
-            for (std::int64_t i = 0, n = count.size(); i < n; ++i) c[i] += d[i];
+            for (std::int64_t i = i0; i < i1; ++i) c[i] += d[i];
             visit_acc(sum.dtype(), [&](auto tag) {
                 using A = typename decltype(tag)::type;
                 A* x = sum.data<A>();
                 const A* v = sb.data<A>();
-                for (std::int64_t i = 0, n = sum.size(); i < n; ++i) x[i] = acc_add(x[i], v[i]);
+                for (std::int64_t i = i0; i < i1; ++i) x[i] = acc_add(x[i], v[i]);
             });
             return;
         }
@@ -98,37 +133,22 @@ void merge_into(const ReduceParams& p, ValueList& a, const ValueList& b) {
         case ReduceKind::Std:
         case ReduceKind::NanVar:
         case ReduceKind::NanStd: {
-            NDArray count = part(a, 0, 3), mean = part(a, 1, 3), m2 = part(a, 2, 3);
-            NDArray cb = part(b, 0, 3).contiguous(), mb = part(b, 1, 3).contiguous(),
+            NDArray count = part(a, 0, 3), sum = part(a, 1, 3), m2 = part(a, 2, 3);
+            NDArray cb = part(b, 0, 3).contiguous(), sb = part(b, 1, 3).contiguous(),
                     qb = part(b, 2, 3).contiguous();
             check_same_shape(count, cb);
-            check_same_shape(mean, mb);
+            check_same_shape(sum, sb);
             check_same_shape(m2, qb);
             std::int64_t* na = count.data<std::int64_t>();
             const std::int64_t* nb = cb.data<std::int64_t>();
             double* qa = m2.data<double>();
             const double* qv = qb.data<double>();
-            auto chan = [&](auto* ma, const auto* mv) {
-                // Chan, Golub & LeVeque's pairwise update of (count, mean, M2).
-                for (std::int64_t i = 0, n = count.size(); i < n; ++i) {
-                    if (nb[i] == 0) continue;
-                    if (na[i] == 0) {
-                        na[i] = nb[i], ma[i] = mv[i], qa[i] = qv[i];
-                        continue;
-                    }
-                    const double total = static_cast<double>(na[i] + nb[i]);
-                    const auto delta = mv[i] - ma[i];
-                    ma[i] += delta * (static_cast<double>(nb[i]) / total);
-                    qa[i] += qv[i] + abs2(delta) * (static_cast<double>(na[i]) * static_cast<double>(nb[i]) / total);
-                    na[i] += nb[i];
-                }
-            };
-            if (mean.dtype() == complex128)
-                chan(mean.data<std::complex<double>>(), mb.data<std::complex<double>>());
-            else if (mean.dtype() == float64)
-                chan(mean.data<double>(), mb.data<double>());
+            if (sum.dtype() == complex128)
+                chan_merge(na, sum.data<std::complex<double>>(), qa, nb, sb.data<std::complex<double>>(), qv, i0, i1);
+            else if (sum.dtype() == float64)
+                chan_merge(na, sum.data<double>(), qa, nb, sb.data<double>(), qv, i0, i1);
             else
-                throw ProtocolError("reduction partial of unexpected dtype {}", mean.dtype());
+                throw ProtocolError("reduction partial of unexpected dtype {}", sum.dtype());
             return;
         }
         case ReduceKind::Min:
@@ -142,7 +162,7 @@ void merge_into(const ReduceParams& p, ValueList& a, const ValueList& b) {
                 throw NotImplemented("{} of complex dtype {} is not supported", reduce_name(p.kind), acc.dtype());
             visit_real_dtype(acc.dtype(), reduce_name(p.kind), [&](auto tag) {
                 using T = typename decltype(tag)::type;
-                zip_into<T>(acc, part(b, 0, 1), [&](T x, T y) { return pick(x, y, is_max, skip); });
+                zip_into<T>(acc, part(b, 0, 1), i0, i1, [&](T x, T y) { return pick(x, y, is_max, skip); });
             });
             return;
         }
@@ -151,10 +171,46 @@ void merge_into(const ReduceParams& p, ValueList& a, const ValueList& b) {
             NDArray acc = part(a, 0, 1);
             const bool is_all = p.kind == ReduceKind::All;
             if (acc.dtype() != bool_) throw ProtocolError("reduction partial of unexpected dtype {}", acc.dtype());
-            zip_into<bool>(acc, part(b, 0, 1), [&](bool x, bool y) { return is_all ? (x && y) : (x || y); });
+            zip_into<bool>(acc, part(b, 0, 1), i0, i1, [&](bool x, bool y) { return is_all ? (x && y) : (x || y); });
             return;
         }
     }
+}
+
+/// Elements merged per pass over the partials: every list's slice of a block is merged while
+/// the accumulator's slice stays in cache (one pass over memory, not one per list).
+constexpr std::int64_t kMergeBlock = 2048;
+
+/// The members of (possibly shared) parameters as merge steps over slices of the partial list:
+/// a mean followed by the variance of the same NaN rule (MomentsPolicy's partials) share their
+/// count and sum arrays, so the variance's step merges the mean's partials too.
+struct MergeStep {
+    ReduceParams params;
+    std::size_t offset = 0, count = 0;
+    bool merged_by_next = false;  // the mean of a moments pair
+};
+
+std::vector<MergeStep> merge_steps(const ReduceParams& p) {
+    std::vector<MergeStep> steps;
+    if (p.shared.empty()) {
+        steps.push_back({p, 0, static_cast<std::size_t>(partial_count(p.kind)), false});
+        return steps;
+    }
+    std::size_t offset = 0;
+    for (std::size_t m = 0; m < p.shared.size(); ++m) {
+        MergeStep step{member_params(p, m), offset, static_cast<std::size_t>(partial_count(member_params(p, m).kind)),
+                       false};
+        offset += step.count;
+        steps.push_back(std::move(step));
+    }
+    return steps;
+}
+
+/// True when member `m` and the next are a moments pair (see MergeStep).
+bool moments_pair(const std::vector<MergeStep>& steps, std::size_t m) {
+    if (m + 1 >= steps.size() || steps[m].params.int_mean) return false;
+    const ReduceKind a = steps[m].params.kind, b = steps[m + 1].params.kind;
+    return (a == ReduceKind::Mean && b == ReduceKind::Var) || (a == ReduceKind::NanMean && b == ReduceKind::NanVar);
 }
 
 Shape drop_reduced(const Shape& partial_shape, std::span<const std::int64_t> axes) {
@@ -187,7 +243,7 @@ std::string encode_params(const ReduceParams& p) {
         cereal::BinaryOutputArchive ar(os);
         ar(static_cast<std::uint8_t>(p.kind), static_cast<std::uint8_t>(p.compute_dtype.id()),
            static_cast<std::uint8_t>(p.out_dtype.id()), p.zero_nans, p.int_mean, p.keepdims, p.ddof,
-           p.axes, p.partial_shape, p.program);
+           p.axes, p.partial_shape, p.program, p.shared, p.part_offset);
     }
     return std::move(os).str();
 }
@@ -199,26 +255,109 @@ ReduceParams decode_params(std::string_view bytes) {
         std::istringstream is(std::string(bytes), std::ios::binary);
         cereal::BinaryInputArchive ar(is);
         ar(kind, compute, out, p.zero_nans, p.int_mean, p.keepdims, p.ddof, p.axes, p.partial_shape,
-           p.program);
+           p.program, p.shared, p.part_offset);
     } catch (const cereal::Exception& e) {
         throw ProtocolError("malformed reduction parameters ({} bytes): {}", bytes.size(), e.what());
     }
     if (kind > static_cast<std::uint8_t>(ReduceKind::NanMax) || compute >= kNumDTypes || out >= kNumDTypes)
         throw ProtocolError("malformed reduction parameters: kind {}, dtypes {} {}", kind, compute, out);
+    for (auto code : p.shared)
+        if ((code & 0x7f) > static_cast<std::uint8_t>(ReduceKind::NanMax))
+            throw ProtocolError("malformed reduction parameters: shared partial kind {}", code);
     p.kind = static_cast<ReduceKind>(kind);
     p.compute_dtype = DType(static_cast<DTypeId>(compute));
     p.out_dtype = DType(static_cast<DTypeId>(out));
     return p;
 }
 
+std::int64_t partial_count(ReduceKind kind) {
+    switch (kind) {
+        case ReduceKind::Mean:
+        case ReduceKind::NanMean: return 2;
+        case ReduceKind::Var:
+        case ReduceKind::Std:
+        case ReduceKind::NanVar:
+        case ReduceKind::NanStd: return 3;
+        default: return 1;
+    }
+}
+
+std::uint8_t share_code(ReduceKind kind, bool int_mean) {
+    if (kind == ReduceKind::Std) kind = ReduceKind::Var;
+    if (kind == ReduceKind::NanStd) kind = ReduceKind::NanVar;
+    const bool is_mean = kind == ReduceKind::Mean || kind == ReduceKind::NanMean;
+    return static_cast<std::uint8_t>(static_cast<std::uint8_t>(kind) | (is_mean && int_mean ? 0x80 : 0));
+}
+
+ReduceParams member_params(const ReduceParams& shared, std::size_t k) {
+    ReduceParams p = shared;
+    p.shared.clear();
+    p.kind = static_cast<ReduceKind>(shared.shared.at(k) & 0x7f);
+    p.int_mean = (shared.shared[k] & 0x80) != 0;
+    return p;
+}
+
 ValueList merge_partials(const ReduceParams& p, std::span<const Value* const> parts) {
     TESSERA_ASSERT(!parts.empty(), "merging no partials");
-    ValueList acc;
-    for (const Value& v : parts[0]->list()) {
-        if (!v.is_array()) throw ProtocolError("malformed reduction partial: {}", v.describe());
-        acc.emplace_back(v.array().copy());
+    std::vector<MergeStep> steps = merge_steps(p);
+    const std::size_t n_arrays = steps.back().offset + steps.back().count;
+    std::vector<ValueList> lists;
+    for (const Value* v : parts) {
+        const ValueList& list = v->list();
+        if (list.size() != n_arrays)
+            throw ProtocolError("malformed reduction partial: expected {} arrays, got {}", n_arrays, list.size());
+        ValueList contiguous;
+        for (const Value& a : list) {
+            if (!a.is_array()) throw ProtocolError("malformed reduction partial: {}", a.describe());
+            contiguous.emplace_back(a.array().contiguous());
+        }
+        lists.push_back(std::move(contiguous));
     }
-    for (std::size_t k = 1; k < parts.size(); ++k) merge_into(p, acc, parts[k]->list());
+    const ValueList& first = lists.front();
+    const std::int64_t n = first.front().array().size();
+    for (const Value& a : first)
+        if (a.array().size() != n)
+            throw ProtocolError("malformed reduction partial: arrays of {} and {} elements", n, a.array().size());
+
+    // The result's arrays; a moments pair's variance (count, sum) are its mean's arrays.
+    for (std::size_t m = 0; m < steps.size(); ++m) {
+        if (moments_pair(steps, m)) {
+            for (std::size_t k = 0; k < 2; ++k)
+                check_same_shape(first[steps[m].offset + k].array(), first[steps[m + 1].offset + k].array());
+            steps[m].merged_by_next = true;
+        }
+    }
+    std::vector<NDArray> out(n_arrays);
+    for (std::size_t k = 0; k < n_arrays; ++k)
+        out[k] = NDArray::empty(first[k].array().dtype(), first[k].array().shape());
+    for (std::size_t m = 0; m < steps.size(); ++m)
+        if (steps[m].merged_by_next)
+            for (std::size_t k = 0; k < 2; ++k) out[steps[m + 1].offset + k] = out[steps[m].offset + k];
+    ValueList acc(out.begin(), out.end());
+
+    auto slice = [](const ValueList& list, const MergeStep& step) {
+        const auto from = static_cast<std::ptrdiff_t>(step.offset);
+        return ValueList(list.begin() + from, list.begin() + from + static_cast<std::ptrdiff_t>(step.count));
+    };
+    std::vector<std::vector<ValueList>> sliced(steps.size());  // [step][list]
+    std::vector<ValueList> mine(steps.size());
+    for (std::size_t m = 0; m < steps.size(); ++m) {
+        mine[m] = slice(acc, steps[m]);
+        for (const ValueList& list : lists) sliced[m].push_back(slice(list, steps[m]));
+    }
+    for (std::int64_t i0 = 0; i0 == 0 || i0 < n; i0 += kMergeBlock) {
+        const std::int64_t i1 = std::min(n, i0 + kMergeBlock);
+        for (std::size_t k = 0; k < n_arrays && i1 > i0; ++k) {
+            const NDArray& from = first[k].array();
+            std::memcpy(static_cast<std::byte*>(out[k].raw_data()) + i0 * from.itemsize(),
+                        static_cast<const std::byte*>(from.raw_data()) + i0 * from.itemsize(),
+                        static_cast<std::size_t>((i1 - i0) * from.itemsize()));
+        }
+        for (std::size_t m = 0; m < steps.size(); ++m) {
+            if (steps[m].merged_by_next) continue;
+            for (std::size_t k = 1; k < lists.size(); ++k) merge_into(steps[m].params, mine[m], sliced[m][k], i0, i1);
+        }
+    }
     return acc;
 }
 

@@ -5,9 +5,12 @@
 // reduced axes kept as size 1 (so merging partials is elementwise):
 //   sum, nansum, prod      [acc]                 acc: int64 | uint64 | float64 | complex128
 //   mean, nanmean          [count, acc]
-//   var, std, nan*         [count, mean, M2]     mean: float64 | complex128, M2: float64
+//   var, std, nan*         [count, sum, M2]      sum: float64 | complex128, M2: float64
+//                          (count and sum exactly a mean's: a mean's partials are a prefix)
 //   min, max, nan*         [value]               in the input dtype
 //   any, all               [value]               bool
+// Reductions sharing their chunk stage (array/reduction_share.hpp) exchange the concatenation of
+// their members' partials (ReduceParams::shared lists the members' partial kinds in order).
 // Partials are merged in a fixed order, so a given chunking gives bitwise identical results on
 // every scheduler.
 
@@ -64,7 +67,21 @@ struct ReduceParams {
     Shape partial_shape;
     /// Fused chunk only: the elementwise program producing the input block.
     std::string program;
+    /// Shared chunk and combine tasks: the member partial kinds, in order (share_code); their
+    /// partials are concatenated. Empty: one reduction of `kind`.
+    std::vector<std::uint8_t> shared;
+    /// Aggregate of a member of a shared tree: where its partials start in the shared list
+    /// (-1: the inputs are this reduction's own partials).
+    std::int64_t part_offset = -1;
 };
+
+/// Number of partial arrays of a kind (1, 2 or 3; see above).
+std::int64_t partial_count(ReduceKind kind);
+/// The partial kind of a reduction as a byte: kinds with identical partials map to one code
+/// (std → var, nanstd → nanvar); bit 7 marks an integer mean (int_mean).
+std::uint8_t share_code(ReduceKind kind, bool int_mean);
+/// The parameters of member `k` of shared parameters (kind and int_mean from shared[k]).
+ReduceParams member_params(const ReduceParams& shared, std::size_t k);
 
 std::string encode_params(const ReduceParams& params);
 /// Throws ProtocolError when `bytes` is not a valid encoding.

@@ -1,16 +1,15 @@
-// The streamed chunk stage of tree reductions (see array/reduction_stream.hpp): per-kind
-// policies (how a segment or a row reduces, how partials merge) driven over lanes or rows.
+// The streamed chunk stage of tree reductions (see array/reduction_stream.hpp): the per-kind
+// policies of array/reduction_policies.hpp driven over lanes or rows.
 #include "array/reduction_stream.hpp"
 
 #include <algorithm>
-#include <bit>
 #include <cstdint>
-#include <limits>
 #include <utility>
 #include <vector>
 
 #include "array/fused_program.hpp"
 #include "array/reduction_math.hpp"
+#include "array/reduction_policies.hpp"
 #include "tessera/error.hpp"
 
 namespace tessera::detail {
@@ -18,243 +17,7 @@ namespace tessera::detail {
 namespace {
 
 using namespace rmath;
-
-template <class T>
-constexpr bool has_nan_v = std::is_floating_point_v<T> || is_complex_v<T>;
-
-/// `ok ? v : 0` without a branch (NaN-heavy data makes a branch mispredict constantly, and
-/// compilers do not always turn the select into a conditional move).
-template <class A>
-A keep_if(bool ok, A v) {
-    if constexpr (std::is_same_v<A, double>) {
-        const std::uint64_t mask = std::uint64_t{0} - static_cast<std::uint64_t>(ok);
-        return std::bit_cast<double>(std::bit_cast<std::uint64_t>(v) & mask);
-    } else {
-        return ok ? v : A(0);
-    }
-}
-
-template <class A>
-NDArray make_out(const Shape& shape) {
-    return NDArray::empty(dtype_of<A>(), shape);
-}
-
-// ------------------------------------------------------------------------------ policies
-// Each policy defines
-//   S                        a mergeable partial of some of an output's inputs
-//   R                        the accumulator of one output over a group of rows
-//   merge(S, S) -> S         in element order
-//   segment(x, n) -> S       of n contiguous inputs of one output
-//   add(R&, v); close(R) -> S
-//   output(states, shape) -> ValueList   the block's partials
-
-/// sum, nansum: NumPy's accumulator; integers wrap.
-template <class T, class A, bool Skip>
-struct SumPolicy {
-    using S = A;
-    using R = A;
-    static A value(T v) {
-        if constexpr (Skip && has_nan_v<T>) return is_nan(v) ? A(0) : to_acc<A>(v);
-        else return to_acc<A>(v);
-    }
-    static S merge(S a, S b) { return acc_add(a, b); }
-    static S segment(const T* x, std::int64_t n) {
-        if constexpr (std::is_integral_v<A>) {
-            A acc = 0;
-            for (std::int64_t i = 0; i < n; ++i) acc = acc_add(acc, value(x[i]));
-            return acc;
-        } else {
-            return pairwise_sum<A>(x, n, [](T v) { return value(v); });
-        }
-    }
-    static void add(R& r, T v) { r = acc_add(r, value(v)); }
-    static S close(const R& r) { return r; }
-    static ValueList output(const std::vector<S>& s, const Shape& shape) {
-        NDArray out = make_out<A>(shape);
-        std::copy(s.begin(), s.end(), out.data<A>());
-        return {out};
-    }
-};
-
-/// prod: in order, NumPy's accumulator.
-template <class T, class A>
-struct ProdPolicy {
-    using S = A;
-    using R = A;
-    static S merge(S a, S b) { return acc_mul(a, b); }
-    static S segment(const T* x, std::int64_t n) {
-        A acc = A(1);
-        for (std::int64_t i = 0; i < n; ++i) acc = acc_mul(acc, to_acc<A>(x[i]));
-        return acc;
-    }
-    static R start() { return A(1); }
-    static void add(R& r, T v) { r = acc_mul(r, to_acc<A>(v)); }
-    static S close(const R& r) { return r; }
-    static ValueList output(const std::vector<S>& s, const Shape& shape) {
-        NDArray out = make_out<A>(shape);
-        std::copy(s.begin(), s.end(), out.data<A>());
-        return {out};
-    }
-};
-
-/// mean, nanmean: (count, sum).
-template <class T, class A, bool Skip>
-struct MeanPolicy {
-    struct S {
-        std::int64_t count = 0;
-        A sum = A(0);
-    };
-    using R = S;
-    static S merge(const S& a, const S& b) { return {a.count + b.count, acc_add(a.sum, b.sum)}; }
-    static S segment(const T* x, std::int64_t n) {
-        S s{n, SumPolicy<T, A, Skip>::segment(x, n)};
-        if constexpr (Skip && has_nan_v<T>)
-            for (std::int64_t i = 0; i < n; ++i) s.count -= is_nan(x[i]) ? 1 : 0;
-        return s;
-    }
-    static void add(R& r, T v) {
-        if constexpr (Skip && has_nan_v<T>) {
-            // Branch-free: NaN-heavy data would mispredict a branch on every other element.
-            const bool ok = !is_nan(v);
-            r.count += ok ? 1 : 0;
-            r.sum = acc_add(r.sum, keep_if(ok, to_acc<A>(v)));
-        } else {
-            ++r.count;
-            r.sum = acc_add(r.sum, to_acc<A>(v));
-        }
-    }
-    static S close(const R& r) { return r; }
-    static ValueList output(const std::vector<S>& s, const Shape& shape) {
-        NDArray count = make_out<std::int64_t>(shape), sum = make_out<A>(shape);
-        for (std::size_t o = 0; o < s.size(); ++o) count.data<std::int64_t>()[o] = s[o].count, sum.data<A>()[o] = s[o].sum;
-        return {count, sum};
-    }
-};
-
-/// var, std and their nan variants: (count, mean, M2) merged with Chan's formula.
-template <class T, bool Skip>
-struct VarPolicy {
-    using M = real_acc_t<T>;
-    struct S {
-        std::int64_t count = 0;
-        M mean = M(0);
-        double m2 = 0;
-    };
-    /// Sums shifted by the group's first value (no cancellation of two large sums).
-    struct R {
-        std::int64_t count = 0;
-        M shift = M(0), s1 = M(0);
-        double s2 = 0;
-    };
-    static S merge(const S& a, const S& b) {
-        if (b.count == 0) return a;
-        if (a.count == 0) return b;
-        const double total = static_cast<double>(a.count + b.count);
-        const M delta = b.mean - a.mean;
-        return {a.count + b.count, a.mean + delta * (static_cast<double>(b.count) / total),
-                a.m2 + b.m2 + abs2(delta) * (static_cast<double>(a.count) * static_cast<double>(b.count) / total)};
-    }
-    static S segment(const T* x, std::int64_t n) {
-        auto m = MeanPolicy<T, M, Skip>::segment(x, n);
-        S s{m.count, m.count > 0 ? m.sum / static_cast<double>(m.count) : M(0), 0.0};
-        const M mu = s.mean;
-        if constexpr (Skip && has_nan_v<T>)
-            s.m2 = pairwise_sum<double>(x, n, [mu](T v) { return is_nan(v) ? 0.0 : abs2(to_acc<M>(v) - mu); });
-        else
-            s.m2 = pairwise_sum<double>(x, n, [mu](T v) { return abs2(to_acc<M>(v) - mu); });
-        return s;
-    }
-    static void add(R& r, T v) {
-        // Branch-free (selects, not jumps): NaN-heavy data would mispredict constantly.
-        const M value = to_acc<M>(v);
-        bool ok = true;
-        if constexpr (Skip && has_nan_v<T>) ok = !is_nan(v);
-        r.shift = (ok && r.count == 0) ? value : r.shift;
-        r.count += ok ? 1 : 0;
-        const M d = keep_if(ok, value - r.shift);
-        r.s1 += d;
-        r.s2 += abs2(d);
-    }
-    static S close(const R& r) {
-        if (r.count == 0) return {};
-        const double n = static_cast<double>(r.count);
-        double m2 = r.s2 - abs2(r.s1) / n;
-        if (m2 < 0) m2 = 0;  // rounding; NaN stays NaN
-        return {r.count, r.shift + r.s1 / n, m2};
-    }
-    static ValueList output(const std::vector<S>& s, const Shape& shape) {
-        NDArray count = make_out<std::int64_t>(shape), mean = make_out<M>(shape), m2 = make_out<double>(shape);
-        for (std::size_t o = 0; o < s.size(); ++o)
-            count.data<std::int64_t>()[o] = s[o].count, mean.data<M>()[o] = s[o].mean, m2.data<double>()[o] = s[o].m2;
-        return {count, mean, m2};
-    }
-};
-
-/// min, max, nanmin, nanmax (NaN = "no value" for the nan variants), any, all.
-template <class T, class Pick>
-struct FoldPolicy {
-    using S = T;
-    using R = T;
-    static S merge(S a, S b) { return Pick::apply(a, b); }
-    static S segment(const T* x, std::int64_t n) {
-        T acc = Pick::identity();
-        for (std::int64_t i = 0; i < n; ++i) acc = Pick::apply(acc, x[i]);
-        return acc;
-    }
-    static R start() { return Pick::identity(); }
-    static void add(R& r, T v) { r = Pick::apply(r, v); }
-    static S close(const R& r) { return r; }
-    static ValueList output(const std::vector<S>& s, const Shape& shape) {
-        NDArray out = make_out<T>(shape);
-        std::copy(s.begin(), s.end(), out.data<T>());
-        return {out};
-    }
-};
-
-template <class T, bool IsMax, bool Skip>
-struct MinMax {
-    static T identity() {
-        if constexpr (std::is_floating_point_v<T>)
-            return Skip ? std::numeric_limits<T>::quiet_NaN()
-                        : (IsMax ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::infinity());
-        else if constexpr (std::is_same_v<T, bool>) return !IsMax;
-        else return IsMax ? std::numeric_limits<T>::lowest() : std::numeric_limits<T>::max();
-    }
-    static T apply(T acc, T v) { return pick(acc, v, IsMax, Skip); }
-};
-
-template <class T, bool IsAll>
-struct AnyAll {
-    static bool identity() { return IsAll; }
-    static bool apply(bool acc, bool v) { return IsAll ? (acc && v) : (acc || v); }
-};
-
-/// any/all read T and fold booleans.
-template <class T, bool IsAll>
-struct BoolPolicy {
-    using S = bool;
-    using R = bool;
-    static S merge(S a, S b) { return AnyAll<T, IsAll>::apply(a, b); }
-    static S segment(const T* x, std::int64_t n) {
-        bool acc = IsAll;
-        for (std::int64_t i = 0; i < n; ++i) acc = AnyAll<T, IsAll>::apply(acc, x[i] != T(0));
-        return acc;
-    }
-    static R start() { return IsAll; }
-    static void add(R& r, T v) { r = AnyAll<T, IsAll>::apply(r, v != T(0)); }
-    static S close(const R& r) { return r; }
-    static ValueList output(const std::vector<S>& s, const Shape& shape) {
-        NDArray out = make_out<bool>(shape);
-        std::copy(s.begin(), s.end(), out.data<bool>());
-        return {out};
-    }
-};
-
-template <class P>
-typename P::R start_of() {
-    if constexpr (requires { P::start(); }) return P::start();
-    else return typename P::R{};
-}
+using namespace reduce_policy;
 
 // ------------------------------------------------------------------------------ drivers
 
@@ -282,6 +45,7 @@ public:
         stack_.clear();
         return acc;
     }
+    bool empty() const { return stack_.empty(); }
 
 private:
     std::vector<std::pair<S, int>> stack_;
@@ -290,7 +54,7 @@ private:
 template <class T, class P>
 class LaneReducer final : public ChunkReducer {
 public:
-    explicit LaneReducer(const StreamGeometry& g) : g_(g), out_(static_cast<std::size_t>(g.outer)) {}
+    explicit LaneReducer(const StreamGeometry& g) : g_(g), out_(g.out_shape) {}
 
     void feed(const std::byte* tile, std::int64_t n) override {
         const T* x = reinterpret_cast<const T*>(tile);
@@ -300,87 +64,107 @@ public:
             cascade_.push(P::segment(x, m), merge);
             x += m, n -= m, pos_ += m;
             if (pos_ == g_.length) {
-                out_[static_cast<std::size_t>(lane_++)] = cascade_.fold(merge, typename P::S{});
+                out_.put(lane_++, cascade_.fold(merge, P::none()));
                 pos_ = 0;
             }
         }
     }
     ValueList finish() override {
         if (g_.length == 0)  // empty lanes: the identity
-            std::fill(out_.begin(), out_.end(), P::close(start_of<P>()));
-        return P::output(out_, g_.out_shape);
+            for (std::int64_t o = 0; o < g_.outer; ++o) out_.put(o, P::none());
+        return out_.list();
     }
 
 private:
     StreamGeometry g_;
-    std::vector<typename P::S> out_;
+    typename P::Out out_;
     Cascade<typename P::S> cascade_;
     std::int64_t pos_ = 0, lane_ = 0;
 };
 
-/// Rows: output o takes every outer-th element. Wide blocks (outer > kTileElems) arrive
+/// Rows: output o takes every outer-th element. Wide blocks (outer > kRowBlock) arrive
 /// column block by column block (see row_tile_order), so the accumulators of one column block
 /// stay in cache while all its rows pass; narrow blocks arrive in plain C order.
 template <class T, class P>
 class RowReducer final : public ChunkReducer {
     using S = typename P::S;
-    using R = typename P::R;
     using Group = std::vector<S>;
 
 public:
-    explicit RowReducer(const StreamGeometry& g)
-        : g_(g), acc_(std::make_unique<R[]>(static_cast<std::size_t>(g.outer))),
-          out_(static_cast<std::size_t>(g.outer)) {
-        std::fill(acc_.get(), acc_.get() + g.outer, start_of<P>());
-    }
+    explicit RowReducer(const StreamGeometry& g) : g_(g), out_(g.out_shape) { rows_.reset(block_width()); }
 
     void feed(const std::byte* tile, std::int64_t n) override {
         const T* x = reinterpret_cast<const T*>(tile);
         while (n > 0) {
             const std::int64_t w = block_width();
             const std::int64_t m = std::min(n, w - col_);
-            R* acc = acc_.get() + c0_ + col_;
-            for (std::int64_t k = 0; k < m; ++k) P::add(acc[k], x[k]);
+            rows_.add(x, col_, m);
             x += m, n -= m, col_ += m;
             if (col_ == w) {
                 col_ = 0;
-                if (++row_ % kRowGroup == 0) close_group(w);
-                if (row_ == g_.length) finish_block(w);
+                if (++row_ % kRowGroup == 0 || row_ == g_.length) end_group(w);
             }
         }
     }
     ValueList finish() override {
-        if (g_.length == 0) std::fill(out_.begin(), out_.end(), P::close(start_of<P>()));
-        return P::output(out_, g_.out_shape);
+        if (g_.length == 0)
+            for (std::int64_t o = 0; o < g_.outer; ++o) out_.put(o, P::none());
+        return out_.list();
     }
 
 private:
     std::int64_t block_width() const {
-        return g_.outer > kTileElems ? std::min(kTileElems, g_.outer - c0_) : g_.outer;
+        return g_.outer > kRowBlock ? std::min(kRowBlock, g_.outer - c0_) : g_.outer;
     }
     static Group merge_groups(Group a, Group b) {
         for (std::size_t o = 0; o < a.size(); ++o) a[o] = P::merge(a[o], b[o]);
         return a;
     }
-    void close_group(std::int64_t w) {
-        Group group(static_cast<std::size_t>(w));
-        R* acc = acc_.get() + c0_;
-        for (std::size_t o = 0; o < group.size(); ++o) group[o] = P::close(acc[o]), acc[o] = start_of<P>();
-        cascade_.push(std::move(group), merge_groups);
-    }
-    void finish_block(std::int64_t w) {
-        if (row_ % kRowGroup != 0) close_group(w);
-        Group block = cascade_.fold(merge_groups, Group{});
-        std::copy(block.begin(), block.end(), out_.begin() + c0_);
-        row_ = 0;
-        c0_ += w;
+    /// Closes the group of rows just completed; after the column block's last row, its states
+    /// go to the output (directly when the block was one group: short blocks, the common case).
+    void end_group(std::int64_t w) {
+        const bool last = row_ == g_.length;
+        if (last && cascade_.empty()) {
+            if constexpr (requires { rows_.close_into(out_, c0_, w); }) rows_.close_into(out_, c0_, w);
+            else for (std::int64_t o = 0; o < w; ++o) out_.put(c0_ + o, rows_.close(o));
+        } else {
+            Group group(static_cast<std::size_t>(w));
+            for (std::int64_t o = 0; o < w; ++o) group[static_cast<std::size_t>(o)] = rows_.close(o);
+            cascade_.push(std::move(group), merge_groups);
+            if (last) {
+                const Group block = cascade_.fold(merge_groups, Group{});
+                for (std::int64_t o = 0; o < w; ++o) out_.put(c0_ + o, block[static_cast<std::size_t>(o)]);
+            }
+        }
+        if (last) row_ = 0, c0_ += w;
+        rows_.reset(block_width());
     }
 
     StreamGeometry g_;
-    std::unique_ptr<R[]> acc_;  // (not std::vector: R may be bool)
-    std::vector<S> out_;
+    typename RowsOf<T, P>::type rows_;
+    typename P::Out out_;
     Cascade<Group> cascade_;
     std::int64_t c0_ = 0, col_ = 0, row_ = 0;
+};
+
+/// Several reducers fed the same tiles (members of a shared chunk stage); their partials in order.
+class CompositeReducer final : public ChunkReducer {
+public:
+    explicit CompositeReducer(std::vector<std::unique_ptr<ChunkReducer>> parts) : parts_(std::move(parts)) {}
+    void feed(const std::byte* tile, std::int64_t n) override {
+        for (auto& part : parts_) part->feed(tile, n);
+    }
+    ValueList finish() override {
+        ValueList out;
+        for (auto& part : parts_) {
+            ValueList mine = part->finish();
+            out.insert(out.end(), std::make_move_iterator(mine.begin()), std::make_move_iterator(mine.end()));
+        }
+        return out;
+    }
+
+private:
+    std::vector<std::unique_ptr<ChunkReducer>> parts_;
 };
 
 template <class T, class P>
@@ -433,6 +217,29 @@ std::unique_ptr<ChunkReducer> reducer_for(const ReduceParams& p, const StreamGeo
     return {};
 }
 
+/// The reducer of shared parameters: one pass feeding every member; a mean directly followed
+/// by the variance of the same NaN rule (shared codes are sorted) is one MomentsPolicy.
+template <class T>
+std::unique_ptr<ChunkReducer> shared_reducer_for(const ReduceParams& p, const StreamGeometry& g) {
+    std::vector<std::unique_ptr<ChunkReducer>> parts;
+    for (std::size_t k = 0; k < p.shared.size(); ++k) {
+        const ReduceParams member = member_params(p, k);
+        if (k + 1 < p.shared.size() && !member.int_mean) {
+            const auto next = member_params(p, k + 1).kind;
+            if ((member.kind == ReduceKind::Mean && next == ReduceKind::Var) ||
+                (member.kind == ReduceKind::NanMean && next == ReduceKind::NanVar)) {
+                parts.push_back(member.kind == ReduceKind::NanMean ? driver<T, MomentsPolicy<T, true>>(g)
+                                                                   : driver<T, MomentsPolicy<T, false>>(g));
+                ++k;
+                continue;
+            }
+        }
+        parts.push_back(reducer_for<T>(member, g));
+    }
+    if (parts.size() == 1) return std::move(parts.front());
+    return std::make_unique<CompositeReducer>(std::move(parts));
+}
+
 }  // namespace
 
 std::optional<StreamGeometry> stream_geometry(const Shape& shape, std::span<const std::int64_t> axes) {
@@ -460,11 +267,11 @@ std::optional<StreamGeometry> stream_geometry(const Shape& shape, std::span<cons
 
 std::vector<std::pair<std::int64_t, std::int64_t>> row_tile_order(const StreamGeometry& g) {
     std::vector<std::pair<std::int64_t, std::int64_t>> tiles;
-    if (!g.rows || g.outer <= kTileElems) return tiles;
-    tiles.reserve(static_cast<std::size_t>(g.length * ((g.outer + kTileElems - 1) / kTileElems)));
-    for (std::int64_t c0 = 0; c0 < g.outer; c0 += kTileElems)
+    if (!g.rows || g.outer <= kRowBlock) return tiles;
+    tiles.reserve(static_cast<std::size_t>(g.length * ((g.outer + kRowBlock - 1) / kRowBlock)));
+    for (std::int64_t c0 = 0; c0 < g.outer; c0 += kRowBlock)
         for (std::int64_t r = 0; r < g.length; ++r)
-            tiles.emplace_back(r * g.outer + c0, std::min(kTileElems, g.outer - c0));
+            tiles.emplace_back(r * g.outer + c0, std::min(kRowBlock, g.outer - c0));
     return tiles;
 }
 
@@ -472,6 +279,7 @@ std::unique_ptr<ChunkReducer> make_chunk_reducer(const ReduceParams& params, DTy
                                                  const StreamGeometry& geometry) {
     return visit_dtype(dtype, [&](auto tag) {
         using T = typename decltype(tag)::type;
+        if (!params.shared.empty()) return shared_reducer_for<T>(params, geometry);
         return reducer_for<T>(params, geometry);
     });
 }

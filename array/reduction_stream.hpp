@@ -10,13 +10,16 @@
 //   lanes (the reduced axes are the block's last ones, or all of them): every output's inputs
 //     are contiguous; each lane is cut at tile boundaries into segments, a segment is summed
 //     pairwise like NumPy, and segment results merge in a binary cascade (pairwise again), so
-//     the error grows with log(n), not n. Means and variances merge with Chan's formula;
-//     a segment's variance takes two passes over the segment while it is in cache.
+//     the error grows with log(n), not n. Variances merge with Chan's formula; a segment's
+//     variance takes two passes over the segment while it is in cache.
 //   rows (the reduced axes are the block's first ones): output o takes every outer-th element;
-//     rows are accumulated in order in groups of kRowGroup, and group results merge in a
-//     cascade. Variances use sums shifted by the group's first value, then Chan's formula
-//     between groups.
-// Other layouts (a reduced axis between kept ones) are transposed to lanes first.
+//     rows are accumulated in order in groups of kRowGroup (accumulators as structures of
+//     arrays, so the row loop vectorizes; NaN skipping by selects, not branches), and group
+//     results merge in a cascade. Variances use sums shifted by the group's first value, then
+//     Chan's formula between groups.
+// Other layouts (a reduced axis between kept ones) are transposed to lanes first. A variance's
+// count and sum are computed exactly like a mean's, so one pass serves both (shared chunk
+// stages, array/reduction_share.hpp; several other members are fed the same tiles in turn).
 
 #include <cstdint>
 #include <memory>
@@ -31,6 +34,9 @@ namespace tessera::detail {
 
 /// Rows accumulated in order before their sums join the cascade.
 inline constexpr std::int64_t kRowGroup = 128;
+/// Outputs of a rows reducer accumulated at a time (a column block of a wide block, whose
+/// accumulators stay in the L1 cache while its rows pass); at most kTileElems.
+inline constexpr std::int64_t kRowBlock = 1024;
 
 /// How a C-order block maps onto the outputs of a reduction.
 struct StreamGeometry {
@@ -44,8 +50,8 @@ struct StreamGeometry {
 /// the reduced axes are neither leading nor trailing (transpose the block to lanes first).
 std::optional<StreamGeometry> stream_geometry(const Shape& shape, std::span<const std::int64_t> axes);
 
-/// The order in which a rows reducer wants the elements of a wide block: (start, count) tiles,
-/// column block by column block, every row of a column block before the next (so its
+/// The order in which a rows reducer wants the elements of a wide block (more than kRowBlock
+/// outputs): (start, count) tiles, column block by column block, every row of a column block before the next (so its
 /// accumulators stay in cache). Empty: plain C order in tiles of kTileElems.
 std::vector<std::pair<std::int64_t, std::int64_t>> row_tile_order(const StreamGeometry& geometry);
 

@@ -4,7 +4,9 @@
 // u    = random((200, 720, 1440), chunks=(10, 720, 1440))                    (f64, Philox seed 0)
 // v    = random(same, seed 1).astype(float32)
 // cube = where(u < 0.3, nan, v)                     float32, ~30 % NaN; 20 chunks x 39.6 MiB
-// m, s = nanmean(cube, 0), nanstd(cube, 0) in ONE graph (shared input, like dask.compute(m, s))
+// m, s = nanmean(cube, 0), nanstd(cube, 0) in ONE graph (shared input, like dask.compute(m, s)):
+//        the two reductions share their chunk stage (array/reduction_share.hpp), so each chunk
+//        task evaluates the cube's fused program once and accumulates both in one pass
 // result = nansum(m) ~ 518400 ; result_std = nansum(s) ~ 2.98e5 ; all_nan_pixels = 0
 // n_tasks / n_tasks_optimized count the joint graph of both outputs (raw / fused).
 
