@@ -2,11 +2,16 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
-#include <limits>
 #include <cstring>
+#include <limits>
+#include <mutex>
 #include <new>
+#include <thread>
+#include <utility>
+#include <vector>
 
 #include "tessera/ndarray.hpp"
 
@@ -54,20 +59,67 @@ namespace {
 constexpr std::int64_t kHugeThreshold = std::int64_t{4} << 20;
 constexpr std::size_t kHugePage = std::size_t{2} << 20;
 
+// Freed mappings kept for the next block of the same mapped size (chunked work allocates the
+// same block sizes over and over): a reused mapping is already faulted in, where a fresh one is
+// zeroed by the kernel page by page (5-30 % of a reduction's CPU time). At most a few per core
+// and 256 MiB are kept, so the cache never holds much next to the live blocks.
+class MappingCache {
+public:
+    void* take(std::size_t size) {
+        std::lock_guard lock(mutex_);
+        for (std::size_t k = 0; k < entries_.size(); ++k)
+            if (entries_[k].second == size) {
+                void* p = entries_[k].first;
+                entries_[k] = entries_.back();
+                entries_.pop_back();
+                bytes_ -= size;
+                return p;
+            }
+        return nullptr;
+    }
+    void give(void* p, std::size_t size) {
+        {
+            std::lock_guard lock(mutex_);
+            const std::size_t max_entries = 2 * std::max(1u, std::thread::hardware_concurrency());
+            if (entries_.size() < max_entries && bytes_ + size <= kMaxBytes) {
+                entries_.emplace_back(p, size);
+                bytes_ += size;
+                return;
+            }
+        }
+        ::munmap(p, size);
+    }
+
+private:
+    static constexpr std::size_t kMaxBytes = std::size_t{256} << 20;
+    std::mutex mutex_;
+    std::vector<std::pair<void*, std::size_t>> entries_;
+    std::size_t bytes_ = 0;
+};
+
+MappingCache& mapping_cache() {
+    static auto* cache = new MappingCache();  // never destroyed: buffers may outlive statics
+    return *cache;
+}
+
 }  // namespace
 
 std::shared_ptr<Buffer> Buffer::allocate(std::int64_t nbytes) {
     const std::size_t size = rounded_size(nbytes);
     if (nbytes >= kHugeThreshold) {
-        const std::size_t mapped_size = size + kHugePage;
-        void* mapped = ::mmap(nullptr, mapped_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        // Mapped sizes in whole huge pages, plus one for the alignment: blocks of nearly the same
+        // size share a size class in the cache.
+        const std::size_t mapped_size = (size + kHugePage - 1) / kHugePage * kHugePage + kHugePage;
+        void* mapped = mapping_cache().take(mapped_size);
+        const bool fresh = mapped == nullptr;
+        if (fresh) mapped = ::mmap(nullptr, mapped_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (mapped == MAP_FAILED) throw std::bad_alloc();
         const auto address = reinterpret_cast<std::uintptr_t>(mapped);
         auto* data = reinterpret_cast<std::byte*>((address + kHugePage - 1) / kHugePage * kHugePage);
-        ::madvise(data, size, MADV_HUGEPAGE);  // advisory: without THP the pages stay small
+        if (fresh) ::madvise(data, mapped_size - kHugePage, MADV_HUGEPAGE);  // advisory
         // The deleter owns the mapping; the destructor leaves it alone because keep_alive_ is set.
         std::shared_ptr<const void> mapping(mapped, [mapped_size](const void* p) {
-            ::munmap(const_cast<void*>(p), mapped_size);
+            mapping_cache().give(const_cast<void*>(p), mapped_size);
         });
         return std::shared_ptr<Buffer>(new Buffer(data, nbytes, true, std::move(mapping)));
     }

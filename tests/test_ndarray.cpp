@@ -5,6 +5,7 @@
 #include <cmath>
 #include <complex>
 #include <cstdint>
+#include <cstring>
 #include <fstream>
 #include <limits>
 #include <numeric>
@@ -195,6 +196,23 @@ TEST_CASE("huge allocations do not touch their pages") {
     CHECK(f.at<int>({12345}) == 0);
     CHECK(z.at<double>({kGiB / 8 - 1}) == 0.0);
     CHECK(reinterpret_cast<std::uintptr_t>(zero->data()) % 64 == 0);
+}
+
+TEST_CASE("a freed large block's mapping serves the next block of its size; zeros stay zero") {
+    constexpr std::int64_t kMiB = std::int64_t{1} << 20;
+    auto a = ts::Buffer::allocate(9 * kMiB);
+    std::byte* first = a->data();
+    CHECK(reinterpret_cast<std::uintptr_t>(first) % (2 * kMiB) == 0);  // huge-page aligned
+    std::memset(first, 0x7f, static_cast<std::size_t>(9 * kMiB));
+    a.reset();
+    auto b = ts::Buffer::allocate(9 * kMiB + 1000);  // the same size class (whole huge pages)
+    CHECK(b->data() == first);
+    CHECK(b->nbytes() == 9 * kMiB + 1000);
+    // zeros() never takes a reused (dirty) mapping.
+    const NDArray z = NDArray::zeros(ts::uint8, {9 * kMiB});
+    std::int64_t nonzero = 0;
+    for (std::int64_t k = 0; k < z.size(); ++k) nonzero += z.data<std::uint8_t>()[k] != 0;
+    CHECK(nonzero == 0);
 }
 
 // --- NDArray basics ----------------------------------------------------------------------------
