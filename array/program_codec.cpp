@@ -3,10 +3,10 @@
 // Lowering encodes one program per block (10^5 blocks: cereal through an ostringstream cost more
 // than building the programs); decoding checks every length against the bytes left, so a
 // truncated or hostile parameter string is a ProtocolError, never a huge allocation.
-#include <cstring>
-#include <type_traits>
-
+#include "array/byte_codec.hpp"
 #include "array/fused_program.hpp"
+#include <fmt/format.h>
+
 #include "tessera/error.hpp"
 
 namespace tessera::detail {
@@ -14,64 +14,12 @@ namespace {
 
 constexpr std::uint32_t kMagic = 0x31505354;  // "TSP1"
 
-class Writer {
-public:
-    explicit Writer(std::string& out) : out_(out) {}
-    template <class T>
-    void put(T value) {
-        static_assert(std::is_trivially_copyable_v<T>);
-        char bytes[sizeof(T)];
-        std::memcpy(bytes, &value, sizeof(T));
-        out_.append(bytes, sizeof(T));
-    }
-    template <class T>
-    void put_vector(const std::vector<T>& v) {
-        put(static_cast<std::uint32_t>(v.size()));
-        if (!v.empty()) out_.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
-    }
-
-private:
-    std::string& out_;
-};
-
-class Reader {
-public:
-    explicit Reader(std::string_view bytes) : bytes_(bytes) {}
-    template <class T>
-    T get() {
-        need(sizeof(T));
-        T value;
-        std::memcpy(&value, bytes_.data() + pos_, sizeof(T));
-        pos_ += sizeof(T);
-        return value;
-    }
-    template <class T>
-    std::vector<T> get_vector() {
-        const auto n = get<std::uint32_t>();
-        need(static_cast<std::size_t>(n) * sizeof(T));
-        std::vector<T> v(n);
-        if (n > 0) std::memcpy(v.data(), bytes_.data() + pos_, n * sizeof(T));
-        pos_ += n * sizeof(T);
-        return v;
-    }
-    bool done() const { return pos_ == bytes_.size(); }
-
-private:
-    void need(std::size_t n) const {
-        if (n > bytes_.size() - pos_)
-            throw ProtocolError("malformed fused program ({} bytes): {} bytes needed at offset {}", bytes_.size(),
-                                n, pos_);
-    }
-    std::string_view bytes_;
-    std::size_t pos_ = 0;
-};
-
 }  // namespace
 
 std::string encode_program(const Program& program) {
     std::string out;
     out.reserve(64 + program.instrs.size() * 112);
-    Writer w(out);
+    ByteWriter w(out);
     w.put(kMagic);
     w.put_vector(program.shape);
     w.put(static_cast<std::uint32_t>(program.instrs.size()));
@@ -101,15 +49,15 @@ std::string encode_program(const Program& program) {
 }
 
 Program read_program(std::string_view bytes) {
-    Reader r(bytes);
+    ByteReader r(bytes, "malformed fused program");
     if (r.get<std::uint32_t>() != kMagic)
-        throw ProtocolError("malformed fused program ({} bytes): not a program", bytes.size());
+        r.fail("not a program");
     Program program;
     program.shape = r.get_vector<std::int64_t>();
     const auto n = r.get<std::uint32_t>();
     // Every instruction takes at least 80 bytes: a count beyond what is left is garbage.
     if (n > bytes.size() / 80)
-        throw ProtocolError("malformed fused program ({} bytes): {} instructions", bytes.size(), n);
+        r.fail(fmt::format("{} instructions", n));
     program.instrs.resize(n);
     for (Instr& ins : program.instrs) {
         ins.code = r.get<Code>();
@@ -133,7 +81,7 @@ Program read_program(std::string_view bytes) {
         ins.i1 = r.get<std::int64_t>();
     }
     program.result = r.get<std::int32_t>();
-    if (!r.done()) throw ProtocolError("malformed fused program ({} bytes): trailing bytes", bytes.size());
+    if (!r.done()) r.fail("trailing bytes");
     return program;
 }
 

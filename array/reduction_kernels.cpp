@@ -7,13 +7,11 @@
 #include <complex>
 #include <cstring>
 #include <limits>
-#include <sstream>
 #include <type_traits>
 
-#include <cereal/archives/binary.hpp>
-#include <cereal/types/string.hpp>
-#include <cereal/types/vector.hpp>
+#include <fmt/format.h>
 
+#include "array/byte_codec.hpp"
 #include "array/reduction_math.hpp"
 #include "src/dispatch.hpp"
 #include "tessera/error.hpp"
@@ -238,27 +236,43 @@ std::string_view reduce_name(ReduceKind kind) {
 }
 
 std::string encode_params(const ReduceParams& p) {
-    std::ostringstream os(std::ios::binary);
-    {
-        cereal::BinaryOutputArchive ar(os);
-        ar(static_cast<std::uint8_t>(p.kind), static_cast<std::uint8_t>(p.compute_dtype.id()),
-           static_cast<std::uint8_t>(p.out_dtype.id()), p.zero_nans, p.int_mean, p.keepdims, p.ddof,
-           p.axes, p.partial_shape, p.program, p.shared, p.part_offset);
-    }
-    return std::move(os).str();
+    std::string out;
+    out.reserve(64 + p.program.size() + 8 * (p.axes.size() + p.partial_shape.size()));
+    ByteWriter w(out);
+    w.put(static_cast<std::uint8_t>(p.kind));
+    w.put(static_cast<std::uint8_t>(p.compute_dtype.id()));
+    w.put(static_cast<std::uint8_t>(p.out_dtype.id()));
+    w.put(static_cast<std::uint8_t>(p.zero_nans));
+    w.put(static_cast<std::uint8_t>(p.int_mean));
+    w.put(static_cast<std::uint8_t>(p.keepdims));
+    w.put(p.ddof);
+    w.put_vector(p.axes);
+    w.put_vector(p.partial_shape);
+    w.put_string(p.program);
+    w.put_vector(p.shared);
+    w.put(p.part_offset);
+    return out;
 }
 
 ReduceParams decode_params(std::string_view bytes) {
     ReduceParams p;
-    std::uint8_t kind = 0, compute = 0, out = 0;
-    try {
-        std::istringstream is(std::string(bytes), std::ios::binary);
-        cereal::BinaryInputArchive ar(is);
-        ar(kind, compute, out, p.zero_nans, p.int_mean, p.keepdims, p.ddof, p.axes, p.partial_shape,
-           p.program, p.shared, p.part_offset);
-    } catch (const cereal::Exception& e) {
-        throw ProtocolError("malformed reduction parameters ({} bytes): {}", bytes.size(), e.what());
-    }
+    ByteReader r(bytes, "malformed reduction parameters");
+    const auto kind = r.get<std::uint8_t>(), compute = r.get<std::uint8_t>(), out = r.get<std::uint8_t>();
+    const auto flag = [&] {
+        const auto b = r.get<std::uint8_t>();
+        if (b > 1) r.fail(fmt::format("flag {}", b));
+        return b == 1;
+    };
+    p.zero_nans = flag();
+    p.int_mean = flag();
+    p.keepdims = flag();
+    p.ddof = r.get<std::int64_t>();
+    p.axes = r.get_vector<std::int64_t>();
+    p.partial_shape = r.get_vector<std::int64_t>();
+    p.program = r.get_string();
+    p.shared = r.get_vector<std::uint8_t>();
+    p.part_offset = r.get<std::int64_t>();
+    if (!r.done()) r.fail("trailing bytes");
     if (kind > static_cast<std::uint8_t>(ReduceKind::NanMax) || compute >= kNumDTypes || out >= kNumDTypes)
         throw ProtocolError("malformed reduction parameters: kind {}, dtypes {} {}", kind, compute, out);
     for (auto code : p.shared)

@@ -308,4 +308,23 @@ TEST_CASE("shared reduction parameters decode strictly") {
     p.shared = {0x7f};
     CHECK_THROWS_WITH_AS(decode_params(encode_params(p)), "malformed reduction parameters: shared partial kind 127",
                          ts::ProtocolError);
+    // The binary codec: every field round-trips; truncated, padded or garbled bytes are refused.
+    p.shared.clear();
+    p.program = std::string("\x00\x01program bytes", 15);
+    p.partial_shape = {1, 7};
+    p.ddof = -3;
+    p.keepdims = true;
+    const std::string bytes = encode_params(p);
+    CHECK(encode_params(decode_params(bytes)) == bytes);
+    CHECK(decode_params(bytes).program == p.program);
+    CHECK_THROWS_WITH_AS(decode_params(bytes.substr(0, 5)),
+                         "malformed reduction parameters (5 bytes): 1 bytes needed at offset 5", ts::ProtocolError);
+    CHECK_THROWS_WITH_AS(decode_params(bytes + "x"),
+                         ("malformed reduction parameters (" + std::to_string(bytes.size() + 1) + " bytes): trailing bytes").c_str(),
+                         ts::ProtocolError);
+    std::string bad_flag = bytes;
+    bad_flag[3] = 2;  // zero_nans
+    CHECK_THROWS_WITH_AS(decode_params(bad_flag),
+                         ("malformed reduction parameters (" + std::to_string(bytes.size()) + " bytes): flag 2").c_str(),
+                         ts::ProtocolError);
 }
