@@ -21,6 +21,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/support/processes.hpp"
 #include "scheduler/dist/scheduler_server.hpp"
 #include "tessera/array.hpp"
 #include "tessera/distributed.hpp"
@@ -29,6 +30,7 @@
 #include "tessera/scheduler.hpp"
 
 namespace ts = tessera;
+using tessera::test::wait_exit;
 using json = nlohmann::json;
 
 namespace {
@@ -93,21 +95,6 @@ pid_t spawn_worker(const std::string& address, const std::string& name, int nthr
     return pid;
 }
 
-// Waits for `pid` up to `seconds`, then kills it; the exit code (-1 when it had to be killed).
-int reap(pid_t pid, double seconds) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-    int status = 0;
-    while (::waitpid(pid, &status, WNOHANG) != pid) {
-        if (std::chrono::steady_clock::now() > deadline) {
-            ::kill(pid, SIGKILL);
-            ::waitpid(pid, &status, 0);
-            return -1;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 /// The scheduler (dashboard on a free port) and two workers: "w-two" with 2 threads, "w-one"
 /// with 1, both with a 1 GiB memory limit.
 struct Cluster {
@@ -130,7 +117,7 @@ struct Cluster {
     }
     ~Cluster() {
         server.stop();  // sends Shutdown to the workers
-        for (pid_t pid : workers) reap(pid, 10);
+        for (pid_t pid : workers) wait_exit(pid, 10);
     }
 
     httplib::Result get(const std::string& path) const {
@@ -536,7 +523,7 @@ TEST_CASE("tessera-scheduler prints its dashboard's URL once and serves it" * do
     CHECK(json::parse(workers->body)["workers"].empty());
 
     ::kill(pid, SIGTERM);
-    CHECK(reap(pid, 10) == 0);
+    CHECK(wait_exit(pid, 10) == 0);
     ::close(out[0]);
     CHECK(text.find(marker, at + 1) == std::string::npos);  // printed once
 }

@@ -36,6 +36,7 @@
 
 #include "scheduler/dist/curve_keys.hpp"
 #include "scheduler/dist/messages.hpp"
+#include "support/processes.hpp"
 #include "support/temp_dir.hpp"
 #include "tessera/array.hpp"
 #include "tessera/distributed.hpp"
@@ -46,6 +47,7 @@ extern char** environ;
 
 namespace ts = tessera;
 namespace dist = tessera::dist;
+using tessera::test::wait_exit;
 
 namespace {
 
@@ -79,21 +81,6 @@ pid_t spawn(const std::vector<std::string>& args, const std::string& stderr_path
     ::posix_spawn_file_actions_destroy(&actions);
     REQUIRE(rc == 0);
     return pid;
-}
-
-// The exit code, or -1 if the process still runs after `seconds` (then it is killed).
-int wait_exit(pid_t pid, double seconds) {
-    const auto deadline = Clock::now() + std::chrono::duration<double>(seconds);
-    int status = 0;
-    while (::waitpid(pid, &status, WNOHANG) != pid) {
-        if (Clock::now() > deadline) {
-            ::kill(pid, SIGKILL);
-            ::waitpid(pid, &status, 0);
-            return -1;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 std::string read_file(const std::string& path) {

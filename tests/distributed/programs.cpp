@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "helpers.hpp"
+#include "tests/support/processes.hpp"
 #include "tessera/array.hpp"
 #include "tessera/error.hpp"
 
@@ -18,6 +19,7 @@ extern char** environ;
 
 namespace ts = tessera;
 using namespace dist_test;
+using tessera::test::wait_exit;
 
 namespace {
 
@@ -28,21 +30,6 @@ pid_t spawn(const std::vector<std::string>& args) {
     pid_t pid = 0;
     REQUIRE(::posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ) == 0);
     return pid;
-}
-
-// The exit code, or -1 if the process is still running after `seconds` (then it is killed).
-int wait_exit(pid_t pid, double seconds) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-    int status = 0;
-    while (::waitpid(pid, &status, WNOHANG) != pid) {
-        if (std::chrono::steady_clock::now() > deadline) {
-            ::kill(pid, SIGKILL);
-            ::waitpid(pid, &status, 0);
-            return -1;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 }  // namespace
