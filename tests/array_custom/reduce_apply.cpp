@@ -138,7 +138,14 @@ TEST_CASE("apply_along_axis: same-length, vector and scalar results along either
         return b[0];
     };
     ts::apply_along_axis(where, 0, ts::zeros({2, 3}, {.chunks = ts::ChunkSpec{1, 2}})).compute(on("sync"));
-    CHECK(starts == std::vector<ts::Shape>{{0, 0}, {0, 1}, {0, 2}});
+    // One call per slice, in order; with TESSERA_VERIFY=1 the unfused rerun calls them once more.
+    const std::vector<ts::Shape> expected{{0, 0}, {0, 1}, {0, 2}};
+    REQUIRE(!starts.empty());
+    REQUIRE(starts.size() % expected.size() == 0);
+    for (std::size_t run = 0; run < starts.size() / expected.size(); ++run)
+        CHECK(std::vector<ts::Shape>(starts.begin() + static_cast<std::ptrdiff_t>(run * expected.size()),
+                                     starts.begin() + static_cast<std::ptrdiff_t>((run + 1) * expected.size())) ==
+              expected);
 }
 
 TEST_CASE("apply_along_axis: errors" * doctest::timeout(60)) {
