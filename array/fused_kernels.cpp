@@ -283,17 +283,19 @@ void random_kernel(const Step& s, std::int64_t t0, std::int64_t n) {
         from_bands(s, t0, n, out, [&](std::int64_t first, std::int64_t count) {
             const std::int64_t cols = s.map.shape[1], ld = s.map.strides[1];
             T* band = reinterpret_cast<T*>(s.band.data());
-            std::vector<double> values(static_cast<std::size_t>(2 * cols));
-            std::vector<std::int64_t> ints(integers ? values.size() : 0);
-            if (count == 2)
-                random_band2(s.random, s.map.base + first, ld, cols, integers ? nullptr : values.data(),
-                             integers ? ints.data() : nullptr);
-            else
-                random_values(s.random, s.map.base + first, ld, cols, integers ? nullptr : values.data(),
-                              integers ? ints.data() : nullptr);
-            for (std::int64_t k = 0; k < count * cols; ++k)
-                band[k] = integers ? element_cast<T>(ints[static_cast<std::size_t>(k)])
-                                   : element_cast<T>(values[static_cast<std::size_t>(k)]);
+            // The values land as float64 (uniform, normal) or int64 (integers): straight in the band
+            // when T is that type, else in the step's scratch and then cast.
+            constexpr bool kF64 = std::is_same_v<T, double>, kI64 = std::is_same_v<T, std::int64_t>;
+            const bool direct = integers ? kI64 : kF64;
+            if (!direct) s.band_scratch.resize(static_cast<std::size_t>(2 * cols) * 8);
+            std::byte* values = direct ? s.band.data() : s.band_scratch.data();
+            auto* f = integers ? nullptr : reinterpret_cast<double*>(values);
+            auto* i = integers ? reinterpret_cast<std::int64_t*>(values) : nullptr;
+            if (count == 2) random_band2(s.random, s.map.base + first, ld, cols, f, i);
+            else random_values(s.random, s.map.base + first, ld, cols, f, i);
+            if (!direct)
+                for (std::int64_t k = 0; k < count * cols; ++k)
+                    band[k] = integers ? element_cast<T>(i[k]) : element_cast<T>(f[k]);
         });
         return;
     }

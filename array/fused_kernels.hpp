@@ -77,6 +77,8 @@ struct Step {
     std::int64_t band_rows = 0;
     mutable std::vector<std::byte> band;
     mutable std::int64_t band_first = -1;
+    mutable std::vector<std::byte> band_scratch;  // random bands whose dtype is not the values' own
+
     // set per tile
     std::byte* dst = nullptr;
     const std::byte* a = nullptr;

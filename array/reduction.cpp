@@ -148,15 +148,7 @@ void lower_partials(LowerContext& ctx, const ArrayNode& in, const ReduceParams& 
 
     // (2) combine levels (array/tree_reduce.hpp).
     const ReductionTree tree(grid, reduced, split_every, chunk_name, combine_name);
-    tree.for_each_combine([&](Key key, ReductionTree::Group group) {
-        Task task;
-        task.nbytes_hint = partial_bytes(group.lo);
-        task.key = std::move(key);
-        task.op = ops.combine;
-        task.params = chunk_bytes;
-        task.deps = std::move(group.keys);
-        ctx.graph.add(std::move(task));
-    });
+    tree.add_combine_tasks(ctx.graph, ops.combine, chunk_bytes, partial_bytes);
 }
 
 void ReduceNode::lower_tasks(LowerContext& ctx) const {

@@ -58,15 +58,7 @@ void TreeReduceNode::lower_tasks(LowerContext& ctx) const {
 
     const ReductionTree tree(grid, reduced, split_every_, chunk_name, op() + "_combine-" + token);
     const std::string combine_bytes = combine_params();
-    tree.for_each_combine([&](Key key, ReductionTree::Group group) {
-        Task task;
-        task.nbytes_hint = bytes_of(group.lo);
-        task.key = std::move(key);
-        task.op = o.combine;
-        task.params = combine_bytes;
-        task.deps = std::move(group.keys);
-        ctx.graph.add(std::move(task));
-    });
+    tree.add_combine_tasks(ctx.graph, o.combine, combine_bytes, bytes_of);
     tree.for_each_aggregate([&](std::span<const std::int64_t> idx, ReductionTree::Group group) {
         std::vector<std::int64_t> out_index;
         for (std::size_t a = 0; a < static_cast<std::size_t>(ndim); ++a)
@@ -123,6 +115,19 @@ ReductionTree::Group ReductionTree::group(std::int64_t level, const Shape& cur, 
         g.keys.push_back(key_at(level, at));
     });
     return g;
+}
+
+void ReductionTree::add_combine_tasks(Graph& graph, OpId op, const std::string& params,
+                                      const std::function<std::int64_t(const Shape&)>& bytes) const {
+    for_each_combine([&](Key key, Group group) {
+        Task task;
+        task.key = std::move(key);
+        task.op = op;
+        task.params = params;
+        task.deps = std::move(group.keys);
+        task.nbytes_hint = bytes(group.lo);
+        graph.add(std::move(task));
+    });
 }
 
 void ReductionTree::for_each_combine(const std::function<void(Key, Group)>& f) const {

@@ -35,6 +35,10 @@ public:
 
     /// Calls f(key, group) for every combine task, level by level.
     void for_each_combine(const std::function<void(Key, Group)>& f) const;
+    /// Adds one task per combine group to `graph`: operation `op` with `params`, the group's keys
+    /// as deps, nbytes_hint = bytes(group.lo) (the size of one partial at that position).
+    void add_combine_tasks(Graph& graph, OpId op, const std::string& params,
+                           const std::function<std::int64_t(const Shape&)>& bytes) const;
     /// Calls f(index, group) for every aggregate task: `index` is the output block's index on the
     /// input grid with reduced axes 0 (drop them or keep them as the node's keepdims says).
     void for_each_aggregate(const std::function<void(std::span<const std::int64_t>, Group)>& f) const;

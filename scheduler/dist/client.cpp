@@ -36,6 +36,15 @@ void check_address(const std::string& address) {
 
 namespace detail {
 
+dist::PackedValue pack_local_payload(const Task& task) {
+    const OpId constant_op = has_op("tessera.constant") ? op_id("tessera.constant") : 0;
+    if (task.op != constant_op)
+        throw GraphError("task {} carries a C++ payload (operation '{}') and cannot run on a "
+                         "distributed cluster; use a registered operation",
+                         task.key.str(), op_name(task.op));
+    return dist::pack(*static_cast<const Value*>(task.local.get()));
+}
+
 // ------------------------------------------------------------------------------ connection
 
 ClientCore::ClientCore(std::string addr, ClientOptions opts)
@@ -270,19 +279,12 @@ dist::Submit build_submit(std::uint64_t run, const Graph& graph, const GraphInde
     dist::Submit submit;
     submit.run = run;
     submit.tasks.resize(graph.tasks().size());
-    const OpId constant_op = has_op("tessera.constant") ? op_id("tessera.constant") : 0;
     for (std::size_t t = 0; t < graph.tasks().size(); ++t) {
         const Task& task = graph.tasks()[t];
         dist::TaskSpec& spec = submit.tasks[t];
         spec.key = task.key;
         spec.op = std::string(op_name(task.op));
-        if (task.local) {
-            if (task.op != constant_op)
-                throw GraphError("task {} carries a C++ payload (operation '{}') and cannot run on a "
-                                 "distributed cluster; use a registered operation",
-                                 task.key.str(), spec.op);
-            spec.constant = dist::pack(*static_cast<const Value*>(task.local.get()));
-        }
+        if (task.local) spec.constant = pack_local_payload(task);
         spec.params = task.params;
         spec.deps.assign(index.dep_ids.begin() + index.dep_offsets[t], index.dep_ids.begin() + index.dep_offsets[t + 1]);
         spec.nbytes_hint = task.nbytes_hint;

@@ -116,6 +116,10 @@ private:
     std::thread thread_;
 };
 
+/// What a task's in-process payload ships as: a constant's value, packed. GraphError naming the
+/// task and its operation for any other C++ payload (a callable cannot cross processes).
+dist::PackedValue pack_local_payload(const Task& task);
+
 /// True when `graph` reads blocks persisted on the cluster (persist.cpp).
 bool has_remote_tasks(const Graph& graph);
 /// Submits a culled, indexed graph into the client's futures run; Futures of `outputs`.

@@ -63,7 +63,6 @@ std::vector<Future> submit_graph(ClientCore& core, const std::shared_ptr<ClientC
                                  const GraphIndex& index, std::span<const std::int64_t> priority,
                                  std::span<const std::int64_t> outputs) {
     const auto n = static_cast<std::size_t>(graph.size());
-    const OpId constant_op = has_op("tessera.constant") ? op_id("tessera.constant") : 0;
     std::vector<Key> effective(n);
     std::vector<Future> remote(n);
     for (std::size_t t = 0; t < n; ++t) {
@@ -87,13 +86,7 @@ std::vector<Future> submit_graph(ClientCore& core, const std::shared_ptr<ClientC
         dist::FutureSpec spec;
         spec.key = task.key;
         spec.op = std::string(op_name(task.op));
-        if (task.local) {
-            if (task.op != constant_op)
-                throw GraphError("task {} carries a C++ payload (operation '{}') and cannot run on a "
-                                 "distributed cluster; use a registered operation",
-                                 task.key.str(), spec.op);
-            spec.constant = dist::pack(*static_cast<const Value*>(task.local.get()));
-        }
+        if (task.local) spec.constant = pack_local_payload(task);
         spec.params = task.params;
         for (std::int64_t k = index.dep_offsets[static_cast<std::size_t>(t)];
              k < index.dep_offsets[static_cast<std::size_t>(t) + 1]; ++k)
